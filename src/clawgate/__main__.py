@@ -1,0 +1,3 @@
+from clawgate.cli import main
+
+main()

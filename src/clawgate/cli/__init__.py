@@ -1,0 +1,26 @@
+"""The `clawgate` command: a thin skin over the service layers, one module per command."""
+
+from __future__ import annotations
+
+import click
+
+from clawgate import __version__
+from clawgate.cli._app import App, Group
+from clawgate.cli.chat import chat
+from clawgate.cli.setup import setup
+
+__all__ = ["App", "cli", "main"]
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="clawgate")
+def cli() -> None:
+    """clawgate: a self-hosted gateway for personal AI assistants."""
+
+
+cli.add_command(setup)
+cli.add_command(chat)
+
+
+def main() -> None:
+    cli(prog_name="clawgate")

@@ -1,0 +1,47 @@
+"""What every command shares: the environment, the state paths, the config, the consoles,
+and the one place where user errors become a message and an exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from clawgate.config import LoadedConfig, Paths, load_config, process_environment
+from clawgate.errors import ClawgateError
+
+
+class App:
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.env: Mapping[str, str] = process_environment() if env is None else env
+        self.paths = Paths.from_env(self.env)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._config: LoadedConfig | None = None
+
+    @property
+    def config(self) -> LoadedConfig:
+        if self._config is None:
+            self._config = load_config(self.paths.config_file, self.env)
+            for warning in self._config.warnings:
+                self.err.print(f"[yellow]warning:[/] {escape(str(warning))}")
+        return self._config
+
+
+pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+class Group(click.Group):
+    """A click group that renders clawgate's errors without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ClawgateError as exc:
+            console = Console(stderr=True, highlight=False, soft_wrap=True)
+            console.print(f"[red]error:[/] {escape(exc.message)}")
+            if exc.fix:
+                console.print(f"  [bold]fix:[/] {escape(exc.fix)}")
+            ctx.exit(exc.exit_code)

@@ -1,0 +1,53 @@
+"""Configuration: the state directory, ``clawgate.json``, and the environment.
+
+The environment is read here only, through a mapping the caller passes in (``os.environ``
+at the edges, a plain dict in tests).
+"""
+
+from clawgate.config._defaults import DEFAULT_CONFIG_TEXT, SetupResult, setup
+from clawgate.config._load import (
+    ConfigError,
+    ConfigWarning,
+    LoadedConfig,
+    dotted,
+    load_config,
+    parse_config,
+)
+from clawgate.config._paths import Paths
+from clawgate.config._schema import (
+    DEFAULT_LOCAL_MODEL,
+    DEFAULT_PRIMARY,
+    ProviderModel,
+    ProviderSettings,
+    Settings,
+    Timeouts,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG_TEXT",
+    "DEFAULT_LOCAL_MODEL",
+    "DEFAULT_PRIMARY",
+    "ConfigError",
+    "ConfigWarning",
+    "LoadedConfig",
+    "Paths",
+    "ProviderModel",
+    "ProviderSettings",
+    "SetupResult",
+    "Settings",
+    "Timeouts",
+    "dotted",
+    "load_config",
+    "parse_config",
+    "setup",
+]
+
+
+def process_environment() -> dict[str, str]:
+    """The real environment, read here only; everything else takes a mapping."""
+    import os
+
+    return dict(os.environ)
+
+
+__all__ += ["process_environment"]

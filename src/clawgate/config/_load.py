@@ -1,0 +1,243 @@
+"""Read ``clawgate.json``: JSON5 → secret check → ``${ENV}`` substitution → typed settings.
+
+Every problem is reported as ``file:line:column: key.path: what was expected, what was found``
+so that a person can go straight to it. Unknown keys are warnings, not errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyjson5
+from pydantic import BaseModel, ValidationError
+
+from clawgate.config._locate import KeyPath, locate_keys, nearest, offset_to_position
+from clawgate.config._schema import Settings
+from clawgate.config._secrets import find_secret, vault_command
+from clawgate.errors import ClawgateError
+
+# Keys OpenClaw writes that mean nothing to clawgate (CONFIG.md): accepted with a warning.
+_OPENCLAW_KEYS = frozenset({"plugins", "agentRuntime"})
+_ENV_REF = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NEAR = re.compile(r"\s*near (\d+)")
+
+
+class ConfigError(ClawgateError):
+    """The config file cannot be used; nothing was changed."""
+
+    code = "bad_config"
+    exit_code = 78  # EX_CONFIG, so a service manager can tell "fix the file" from a crash
+
+
+@dataclass(frozen=True)
+class ConfigWarning:
+    where: str  # "file:line:col"
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    settings: Settings
+    source: Path | None  # None: no file, built-in defaults
+    warnings: tuple[ConfigWarning, ...] = field(default=())
+
+
+def load_config(config_file: Path, env: Mapping[str, str]) -> LoadedConfig:
+    """Load ``config_file``, or the built-in defaults when it does not exist."""
+    try:
+        text = config_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return LoadedConfig(settings=Settings(), source=None)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read {config_file}: {exc.__class__.__name__}",
+            fix=f"check that {config_file} is a readable UTF-8 text file",
+        ) from None
+    return parse_config(text, source=config_file, env=env)
+
+
+def parse_config(text: str, *, source: Path, env: Mapping[str, str]) -> LoadedConfig:
+    doc = _Document(text, str(source))
+    raw = doc.decode()
+    for path, value in _walk(raw):
+        kind = find_secret(path, value)
+        if kind is not None:
+            raise ConfigError(
+                f"{doc.where(path)}: {dotted(path)} holds {kind}; the config file is not "
+                "encrypted, so clawgate does not read secrets from it",
+                fix=f"delete the value and store it in the vault: {vault_command(path, kind)}",
+            )
+    data = _substitute(raw, (), env, doc)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = [doc.describe(error, data) for error in exc.errors()]
+        raise ConfigError(
+            "invalid config:\n  " + "\n  ".join(problems),
+            fix=f"edit {source} at the places named above",
+        ) from None
+    warnings = tuple(_unknown_keys(settings, (), doc))
+    return LoadedConfig(settings=settings, source=source, warnings=warnings)
+
+
+class _Document:
+    """The text being loaded, with lazily computed key positions for messages."""
+
+    def __init__(self, text: str, name: str) -> None:
+        self.text = text
+        self.name = name
+        self._positions: dict[KeyPath, tuple[int, int]] | None = None
+
+    def decode(self) -> dict[str, Any]:
+        try:
+            raw = pyjson5.decode(self.text)
+        except pyjson5.Json5Exception as exc:
+            reason = str(exc.args[0]) if exc.args else "unreadable"
+            near = _NEAR.search(reason)
+            offset = int(near.group(1)) if near else 0
+            line, column = offset_to_position(self.text, offset)
+            reason = re.sub(r"b'(\w+)'", r"\1", _NEAR.sub("", reason))
+            raise ConfigError(
+                f"{self.name}:{line}:{column}: not valid JSON5: {reason}",
+                fix="fix the syntax at that place (JSON5 allows comments, trailing commas "
+                "and unquoted keys)",
+            ) from None
+        if raw is None and not self.text.strip():
+            return {}
+        if not isinstance(raw, dict):
+            raise ConfigError(
+                f"{self.name}:1:1: the config must be an object {{ … }}, "
+                f"found {type(raw).__name__}",
+                fix="wrap the settings in { } (see `clawgate setup` for an example)",
+            )
+        return raw
+
+    def where(self, path: KeyPath) -> str:
+        if self._positions is None:
+            self._positions = locate_keys(self.text)
+        line, column = nearest(self._positions, path) or (1, 1)
+        return f"{self.name}:{line}:{column}"
+
+    def describe(self, error: Any, data: object) -> str:
+        path = _input_path(tuple(error["loc"]), data)
+        message = str(error["msg"])
+        if error["type"] == "missing":
+            expected, found = "a value (it is required)", "nothing"
+        else:
+            expected = message.removeprefix("Input should be ").removeprefix("Value error, ")
+            found = _preview(error.get("input"))
+        return f"{self.where(path)}: {dotted(path)}: expected {expected}, found {found}"
+
+
+def dotted(path: KeyPath) -> str:
+    """``agents.defaults.model.fallbacks[1]``, ``auth.order["openai-codex"]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out or "(top level)"
+
+
+def _walk(value: object, path: KeyPath = ()) -> Iterator[tuple[KeyPath, object]]:
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, (*path, index))
+
+
+def _substitute(value: Any, path: KeyPath, env: Mapping[str, str], doc: _Document) -> Any:
+    """Replace ``${NAME}`` in strings with the environment's value; ``$${NAME}`` escapes."""
+    if isinstance(value, dict):
+        return {k: _substitute(v, (*path, k), env, doc) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, (*path, i), env, doc) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        escaped, name = match.groups()
+        if escaped:
+            return "${" + name + "}"
+        if name not in env:
+            raise ConfigError(
+                f"{doc.where(path)}: {dotted(path)} refers to ${{{name}}}, which is not set",
+                fix=f"set {name} in the environment clawgate runs in, or write the value "
+                "in place",
+            )
+        return env[name]
+
+    return _ENV_REF.sub(replace, value)
+
+
+def _input_path(loc: KeyPath, data: object) -> KeyPath:
+    """The part of a pydantic error location that names keys of the input.
+
+    Pydantic appends union members ("int", "str") and validator names to ``loc``; those
+    are not places in the file.
+    """
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str):
+            path.append(part)  # a missing required key: name it, then stop
+            break
+        else:
+            break
+        path.append(part)
+    return tuple(path)
+
+
+def _preview(value: object) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _unknown_keys(model: BaseModel, path: KeyPath, doc: _Document) -> Iterator[ConfigWarning]:
+    fields = type(model).model_fields
+    for key in model.model_extra or {}:
+        here = (*path, key)
+        if key in _OPENCLAW_KEYS:
+            message = (
+                "an OpenClaw setting that clawgate does not use (ignored); "
+                "`clawgate doctor --fix` migrates it"
+            )
+        else:
+            known = [info.alias or name for name, info in fields.items()]
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+            message = f"unknown key (ignored); {hint}"
+        yield ConfigWarning(where=doc.where(here), path=dotted(here), message=message)
+    for name, info in fields.items():
+        yield from _unknown_in(getattr(model, name), (*path, info.alias or name), doc)
+
+
+def _unknown_in(value: object, path: KeyPath, doc: _Document) -> Iterator[ConfigWarning]:
+    if isinstance(value, BaseModel):
+        yield from _unknown_keys(value, path, doc)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unknown_in(item, (*path, key), doc)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unknown_in(item, (*path, index), doc)

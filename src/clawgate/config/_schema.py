@@ -1,0 +1,132 @@
+"""The typed settings that ``clawgate.json`` validates into (CONFIG.md).
+
+Keys are camelCase in the file, as in OpenClaw; fields are snake_case here. Unknown keys are
+kept (``extra="allow"``) so that the loader can warn about them by path instead of failing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+DEFAULT_LOCAL_MODEL = "smollm2-135m"
+DEFAULT_PRIMARY = f"local/{DEFAULT_LOCAL_MODEL}"
+
+ProfileMode = Literal["oauth", "token", "api_key", "none"]
+Fallthrough = Literal["same-kind", "any", "none"]
+ProviderApi = Literal["openai-completions", "openai-responses", "anthropic-messages"]
+ProviderAuth = Literal["none", "api-key", "oauth", "token"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="allow",
+        frozen=True,
+    )
+
+
+class ProfileMeta(_Section):
+    """Metadata of one auth profile; the material itself lives in the vault."""
+
+    provider: str
+    mode: ProfileMode
+    email: str | None = None
+
+
+class AuthSettings(_Section):
+    profiles: dict[str, ProfileMeta] = Field(default_factory=dict)
+    order: dict[str, list[str]] = Field(default_factory=dict)
+    fallthrough: Fallthrough = "same-kind"
+    refresh_margin_seconds: int = Field(default=300, ge=0)
+
+
+class ModelParams(_Section):
+    context_tokens: int | None = Field(default=None, gt=0)
+
+
+class ModelOptions(_Section):
+    alias: str | None = None
+    params: ModelParams = Field(default_factory=ModelParams)
+
+
+class ModelSelection(_Section):
+    primary: str = Field(default=DEFAULT_PRIMARY, min_length=1)
+    fallbacks: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        # OpenClaw accepts `model: "provider/model"` for a primary with no fallbacks.
+        return {"primary": value} if isinstance(value, str) else value
+
+
+class AgentDefaults(_Section):
+    model: ModelSelection = Field(default_factory=ModelSelection)
+    models: dict[str, ModelOptions] = Field(default_factory=dict)
+
+
+class AgentsSettings(_Section):
+    defaults: AgentDefaults = Field(default_factory=AgentDefaults)
+
+
+class Timeouts(_Section):
+    """Seconds; ROUTING.md ("Timeouts") gives the defaults."""
+
+    connect: float = Field(default=10, gt=0)
+    first_token: float = Field(default=30, gt=0)
+    idle: float = Field(default=30, gt=0)
+    total: float = Field(default=300, gt=0)
+
+
+class ProviderModel(_Section):
+    id: str = Field(min_length=1)
+    context_window: int | None = Field(default=None, gt=0)
+    # Only for the local provider: a GGUF file on disk.
+    path: str | None = None
+
+
+class OAuthSettings(_Section):
+    issuer: str | None = None
+    client_id: str | None = None
+    scopes: list[str] | None = None
+
+
+class ProviderSettings(_Section):
+    api: ProviderApi | None = None
+    base_url: str | None = None
+    auth: ProviderAuth | None = None
+    oauth: OAuthSettings | None = None
+    models: list[ProviderModel] = Field(default_factory=list)
+    timeouts: Timeouts | None = None
+
+
+class ModelsSettings(_Section):
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+
+
+class GatewaySettings(_Section):
+    bind: str = "127.0.0.1"
+    port: int = Field(default=18789, ge=1, le=65535)
+
+
+class TelegramSettings(_Section):
+    enabled: bool = False
+    allow_from: list[int | str] = Field(default_factory=list)
+
+
+class ChannelsSettings(_Section):
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+
+
+class Settings(_Section):
+    """The whole of ``clawgate.json``; an empty file means every default."""
+
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    agents: AgentsSettings = Field(default_factory=AgentsSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    channels: ChannelsSettings = Field(default_factory=ChannelsSettings)

@@ -1,0 +1,106 @@
+"""One llama.cpp engine per GGUF file per process, loaded on first use.
+
+`xllamacpp.Server` runs llama.cpp in-process. It also opens an HTTP listener; that listener
+binds 127.0.0.1 and gets a random API key, so nothing unauthenticated listens (ROUTING.md).
+Its calls block, so they run in worker threads; chunks cross back to the event loop through
+`call_soon_threadsafe`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from clawgate.failures import FailureClass
+from clawgate.providers._errors import ProviderError
+
+DEFAULT_CONTEXT = 4096
+_END = object()
+
+
+class Engine:
+    def __init__(self, server: Any, path: Path, context: int) -> None:
+        self._server = server
+        self.path = path
+        self.context = context
+
+    @property
+    def listening_address(self) -> str:
+        return str(self._server.listening_address)
+
+    async def chat_chunks(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Yield OpenAI-shaped completion chunks; stop generating when the caller leaves."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        caller_gone = threading.Event()
+
+        def on_chunk(chunk: dict[str, Any]) -> bool:
+            if caller_gone.is_set():
+                return True  # returning True tells llama.cpp to stop this completion
+            loop.call_soon_threadsafe(queue.put_nowait, chunk)
+            return False
+
+        def run() -> None:
+            try:
+                self._server.handle_chat_completions({**body, "stream": True}, on_chunk)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, _END)
+
+        worker = asyncio.ensure_future(asyncio.to_thread(run))
+        try:
+            while (item := await queue.get()) is not _END:
+                yield item  # type: ignore[misc]
+        finally:
+            caller_gone.set()
+            try:
+                await worker
+            except ValueError as exc:  # the engine rejects a malformed request this way
+                raise ProviderError(
+                    FailureClass.BAD_REQUEST, f"local model rejected the request: {exc}"
+                ) from None
+
+
+_engines: dict[Path, Engine] = {}
+_load_lock = threading.Lock()
+
+
+def _load(path: Path, context: int) -> Engine:
+    with _load_lock:
+        engine = _engines.get(path)
+        if engine is not None:
+            return engine
+        import xllamacpp  # deferred: only a turn on the local model pays for it
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = context
+        params.n_parallel = 1
+        params.cpuparams.n_threads = max(1, min(os.cpu_count() or 1, 4))
+        params.verbosity = -1
+        params.hostnames = ["127.0.0.1"]
+        params.port = 0
+        params.api_keys = [secrets.token_urlsafe(32)]
+        try:
+            server = xllamacpp.Server(params)
+        except RuntimeError:
+            raise ProviderError(
+                FailureClass.UNAVAILABLE,
+                f"llama.cpp could not load {path} (truncated, corrupt, or not a model "
+                "this build supports)",
+                fix="replace the file with a complete GGUF model",
+            ) from None
+        engine = Engine(server, path, context)
+        _engines[path] = engine
+        return engine
+
+
+async def load_engine(path: Path, context: int = DEFAULT_CONTEXT) -> Engine:
+    engine = _engines.get(path)
+    if engine is None:
+        engine = await asyncio.to_thread(_load, path, context)
+    return engine
