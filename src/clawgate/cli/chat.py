@@ -14,7 +14,9 @@ _QUIT = frozenset({"/exit", "/quit"})
 
 @click.command()
 @click.argument("message", required=False)
-@click.option("--model", "model_ref", metavar="REF", help="Use only this model (provider/model or alias).")
+@click.option(
+    "--model", "model_ref", metavar="REF", help="Use only this model (provider/model or alias)."
+)
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Cap the answer's length.")
 @pass_app
 def chat(app: App, message: str | None, model_ref: str | None, max_tokens: int | None) -> None:
@@ -48,9 +50,7 @@ async def _answer(app: App, runtime: Runtime, request: TurnRequest) -> TurnResul
 def _footer(app: App, result: TurnResult) -> None:
     line = f"— {result.model} ({result.profile})"
     if result.fallback:
-        failed = ", ".join(
-            f"{a.candidate.ref}: {a.failure}" for a in result.attempts if a.failure
-        )
+        failed = ", ".join(f"{a.candidate.ref}: {a.failure}" for a in result.attempts if a.failure)
         line += f", fallback after {failed}"
     app.err.print(f"[dim]{line}[/]", highlight=False)
 

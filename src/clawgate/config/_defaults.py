@@ -28,7 +28,10 @@ DEFAULT_CONFIG_TEXT = f"""\
     // "same-kind": never move from a subscription login to a paid API key by itself.
     fallthrough: "same-kind",
   }},
-  // models: {{ providers: {{ local: {{ models: [{{ id: "my-model", path: "/models/x.gguf" }}] }} }} }},
+  // Any GGUF file can be a local model, used as "local/my-model":
+  // models: {{ providers: {{ local: {{
+  //   models: [{{ id: "my-model", path: "/models/x.gguf" }}],
+  // }} }} }},
   gateway: {{ bind: "127.0.0.1", port: 18789 }},
 }}
 """

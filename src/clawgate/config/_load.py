@@ -25,7 +25,7 @@ from clawgate.errors import ClawgateError
 # Keys OpenClaw writes that mean nothing to clawgate (CONFIG.md): accepted with a warning.
 _OPENCLAW_KEYS = frozenset({"plugins", "agentRuntime"})
 _ENV_REF = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_NEAR = re.compile(r"\s*near (\d+)")
+_NEAR = re.compile(r"\s*(?:starting )?near (\d+)")
 
 
 class ConfigError(ClawgateError):
@@ -101,19 +101,12 @@ class _Document:
     def decode(self) -> dict[str, Any]:
         try:
             raw = pyjson5.decode(self.text)
+        except pyjson5.Json5EOF as exc:
+            if exc.result is None:  # nothing but blanks and comments: all defaults
+                return {}
+            raise self._syntax_error(exc) from None
         except pyjson5.Json5Exception as exc:
-            reason = str(exc.args[0]) if exc.args else "unreadable"
-            near = _NEAR.search(reason)
-            offset = int(near.group(1)) if near else 0
-            line, column = offset_to_position(self.text, offset)
-            reason = re.sub(r"b'(\w+)'", r"\1", _NEAR.sub("", reason))
-            raise ConfigError(
-                f"{self.name}:{line}:{column}: not valid JSON5: {reason}",
-                fix="fix the syntax at that place (JSON5 allows comments, trailing commas "
-                "and unquoted keys)",
-            ) from None
-        if raw is None and not self.text.strip():
-            return {}
+            raise self._syntax_error(exc) from None
         if not isinstance(raw, dict):
             raise ConfigError(
                 f"{self.name}:1:1: the config must be an object {{ … }}, "
@@ -121,6 +114,19 @@ class _Document:
                 fix="wrap the settings in { } (see `clawgate setup` for an example)",
             )
         return raw
+
+    def _syntax_error(self, exc: Exception) -> ConfigError:
+        reason = str(exc.args[0]) if exc.args else "unreadable"
+        near = _NEAR.search(reason)
+        # pyjson5 counts "near" from 1.
+        offset = max(int(near.group(1)) - 1, 0) if near else 0
+        line, column = offset_to_position(self.text, offset)
+        reason = re.sub(r"b'(\w+)'", r"\1", _NEAR.sub("", reason))
+        return ConfigError(
+            f"{self.name}:{line}:{column}: not valid JSON5: {reason}",
+            fix="fix the syntax at that place (JSON5 allows comments, trailing commas "
+            "and unquoted keys)",
+        )
 
     def where(self, path: KeyPath) -> str:
         if self._positions is None:
@@ -178,8 +184,7 @@ def _substitute(value: Any, path: KeyPath, env: Mapping[str, str], doc: _Documen
         if name not in env:
             raise ConfigError(
                 f"{doc.where(path)}: {dotted(path)} refers to ${{{name}}}, which is not set",
-                fix=f"set {name} in the environment clawgate runs in, or write the value "
-                "in place",
+                fix=f"set {name} in the environment clawgate runs in, or write the value in place",
             )
         return env[name]
 
@@ -195,10 +200,10 @@ def _input_path(loc: KeyPath, data: object) -> KeyPath:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
+        found = isinstance(node, dict) and part in node
+        found = found or (isinstance(node, list) and isinstance(part, int) and part < len(node))
+        if found:
+            node = node[part]  # type: ignore[index]
         elif isinstance(node, dict) and isinstance(part, str):
             path.append(part)  # a missing required key: name it, then stop
             break

@@ -49,20 +49,20 @@ def locate_keys(text: str) -> dict[KeyPath, Position]:
         if match is None:
             break
         offset = match.end()
-        kind, token = match.lastgroup, match.group()
+        kind, lexeme = match.lastgroup, match.group()
         if kind in ("ws", "comment"):
             continue
         top = stack[-1] if stack else None
         if top is not None and top.is_object and expecting_key and kind in ("string", "bare"):
-            key = token[1:-1] if kind == "string" else token
+            key = lexeme[1:-1] if kind == "string" else lexeme
             top.last_key = (*top.path, key)
             positions[top.last_key] = offset_to_position(text, match.start())
             expecting_key = False
-        elif token == ":":
+        elif lexeme == ":":
             member_path = top.last_key if top is not None and top.last_key else ()
-        elif token == ",":
+        elif lexeme == ",":
             expecting_key = top is not None and top.is_object
-        elif token in ("}", "]"):
+        elif lexeme in ("}", "]"):
             if stack:
                 stack.pop()
             expecting_key = False
@@ -73,9 +73,9 @@ def locate_keys(text: str) -> dict[KeyPath, Position]:
                 path = (*top.path, top.next_index)
                 top.next_index += 1
                 positions[path] = offset_to_position(text, match.start())
-            if token in ("{", "["):
-                stack.append(_Frame(path=path, is_object=token == "{"))
-                expecting_key = token == "{"
+            if lexeme in ("{", "["):
+                stack.append(_Frame(path=path, is_object=lexeme == "{"))
+                expecting_key = lexeme == "{"
     return positions
 
 

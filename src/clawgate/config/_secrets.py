@@ -35,9 +35,9 @@ _SECRET_VALUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 def find_secret(path: KeyPath, value: object) -> str | None:
     """What kind of secret ``value`` at ``path`` looks like, or None."""
     key = path[-1] if path else ""
-    if isinstance(key, str) and key.lower().replace("_", "").replace("-", "") in _SECRET_KEYS:
-        if value not in (None, "", False):
-            return "a secret"
+    named = isinstance(key, str) and key.lower().replace("_", "").replace("-", "") in _SECRET_KEYS
+    if named and value not in (None, "", False):
+        return "a secret"
     if isinstance(value, str):
         for kind, pattern in _SECRET_VALUES:
             if pattern.search(value):

@@ -23,6 +23,10 @@ class Provider(Protocol):
         ...
 
 
+class ProviderSource(Protocol):
+    def get(self, name: str) -> Provider: ...
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     name: str

@@ -20,6 +20,7 @@ from clawgate.providers import (
     ModelRequest,
     ProviderError,
     Providers,
+    ProviderSource,
     TextDelta,
     Usage,
 )
@@ -75,7 +76,7 @@ class TurnFailed(ClawgateError):
 
 
 class Runtime:
-    def __init__(self, settings: Settings, providers: Providers | None = None) -> None:
+    def __init__(self, settings: Settings, providers: ProviderSource | None = None) -> None:
         self.settings = settings
         self.providers = providers or Providers(settings.models.providers)
 
