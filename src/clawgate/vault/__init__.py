@@ -1,0 +1,50 @@
+"""The encrypted credential store: one AES-256-GCM envelope per profile (AUTH.md, "Vault")."""
+
+from clawgate.vault._errors import (
+    BadProfileId,
+    KeyUnavailable,
+    LockTimeout,
+    Tampered,
+    Unresolved,
+    VaultError,
+)
+from clawgate.vault._key import KEY_ENV, DataKey, KeyResolver, Keyring, KeySource, system_keyring
+from clawgate.vault._material import (
+    ApiKeyMaterial,
+    BillingKind,
+    Kind,
+    Material,
+    MaterialError,
+    NoMaterial,
+    OAuthMaterial,
+    ProfileStatus,
+    TokenMaterial,
+)
+from clawgate.vault._store import StoredProfile, Vault, check_profile_id
+
+__all__ = [
+    "KEY_ENV",
+    "ApiKeyMaterial",
+    "BadProfileId",
+    "BillingKind",
+    "DataKey",
+    "KeyResolver",
+    "KeySource",
+    "KeyUnavailable",
+    "Keyring",
+    "Kind",
+    "LockTimeout",
+    "Material",
+    "MaterialError",
+    "NoMaterial",
+    "OAuthMaterial",
+    "ProfileStatus",
+    "StoredProfile",
+    "Tampered",
+    "TokenMaterial",
+    "Unresolved",
+    "Vault",
+    "VaultError",
+    "check_profile_id",
+    "system_keyring",
+]

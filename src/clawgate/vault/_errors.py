@@ -1,0 +1,47 @@
+"""Vault errors.
+
+::
+
+    VaultError                  code
+     ├── Unresolved             unresolved: no usable material for a profile (reason says why)
+     │    └── Tampered          tampered: the envelope decrypts under no valid binding
+     ├── KeyUnavailable         vault_key: no data key can be found or created
+     ├── LockTimeout            lock_timeout: another process held the profile's lock too long
+     └── BadProfileId           bad_request
+
+Messages name the profile and the fix; they never carry material.
+"""
+
+from __future__ import annotations
+
+from clawgate.errors import ClawgateError
+
+
+class VaultError(ClawgateError):
+    code = "vault"
+
+
+class Unresolved(VaultError):
+    code = "unresolved"
+
+    def __init__(self, profile_id: str, reason: str, *, fix: str | None = None) -> None:
+        super().__init__(f"profile {profile_id} is unresolved: {reason}", fix=fix)
+        self.profile_id = profile_id
+        self.reason = reason
+
+
+class Tampered(Unresolved):
+    code = "tampered"
+
+
+class KeyUnavailable(VaultError):
+    code = "vault_key"
+
+
+class LockTimeout(VaultError):
+    code = "lock_timeout"
+
+
+class BadProfileId(VaultError):
+    code = "bad_request"
+    exit_code = 2

@@ -1,0 +1,239 @@
+"""The vault on disk: one envelope and one metadata file per profile, each replaced atomically
+under the profile's cross-process lock.
+
+::
+
+    vault/
+      key                   0600, when the data key is file-held
+      profiles/<id>.json    the encrypted envelope
+      meta/<id>.json        {"highWater": n, "status": {...}}: not secret, but durable
+      locks/<id>.lock       flock(2) files
+
+``highWater`` is the newest generation ever written for the profile. It is written after the
+envelope, so after a crash it can lag behind but never run ahead; an envelope older than it
+is a rollback. Locks are ``flock`` locks: the kernel drops them when their owner dies, so a
+lock whose owner is gone is taken over at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import filelock
+
+from clawgate.clock import Clock, SystemClock
+from clawgate.vault._atomic import ensure_private_dir, write_atomic
+from clawgate.vault._envelope import open_envelope, peek_generation, seal
+from clawgate.vault._errors import BadProfileId, KeyUnavailable, LockTimeout, Unresolved
+from clawgate.vault._key import DataKey, KeyResolver, system_keyring
+from clawgate.vault._material import (
+    Kind,
+    Material,
+    MaterialError,
+    ProfileStatus,
+    dump_material,
+    load_material,
+)
+
+_PROFILE_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}:[^\x00-\x1f/\\]{1,200}")
+
+
+def check_profile_id(profile_id: str) -> str:
+    if not _PROFILE_ID.fullmatch(profile_id):
+        raise BadProfileId(
+            f"{profile_id!r} is not a profile id",
+            fix="profile ids look like <provider>:<name>, e.g. openai:default",
+        )
+    return profile_id
+
+
+@dataclass(frozen=True)
+class StoredProfile:
+    profile_id: str
+    provider: str
+    generation: int
+    material: Material
+    status: ProfileStatus
+
+    @property
+    def kind(self) -> Kind:
+        return self.material.kind
+
+
+class Vault:
+    def __init__(
+        self,
+        vault_dir: Path,
+        keys: KeyResolver,
+        *,
+        clock: Clock | None = None,
+        lock_timeout: float = 10.0,
+    ) -> None:
+        self.dir = vault_dir
+        self.keys = keys
+        self.clock = clock or SystemClock()
+        self.lock_timeout = lock_timeout
+
+    @classmethod
+    def open(cls, state_dir: Path, env: Mapping[str, str], **options: Any) -> Vault:
+        vault_dir = state_dir / "vault"
+        return cls(vault_dir, KeyResolver(vault_dir, env, system_keyring()), **options)
+
+    # Paths --------------------------------------------------------------------------------
+
+    def _name(self, profile_id: str) -> str:
+        return quote(check_profile_id(profile_id), safe="@:+") + ".json"
+
+    def envelope_path(self, profile_id: str) -> Path:
+        return self.dir / "profiles" / self._name(profile_id)
+
+    def _meta_path(self, profile_id: str) -> Path:
+        return self.dir / "meta" / self._name(profile_id)
+
+    def profile_ids(self) -> list[str]:
+        folder = self.dir / "profiles"
+        if not folder.is_dir():
+            return []
+        return sorted(unquote(p.name[: -len(".json")]) for p in folder.glob("[!.]*.json"))
+
+    # Reading ------------------------------------------------------------------------------
+
+    def key(self, *, create: bool = False) -> DataKey:
+        """The data key. A new one is made only for an empty vault: a fresh key beside
+        existing envelopes would hide that the real key is missing."""
+        try:
+            return self.keys.resolve(create=False)
+        except KeyUnavailable:
+            if not create or self.profile_ids():
+                raise
+        return self.keys.resolve(create=True)
+
+    def load(self, profile_id: str) -> StoredProfile:
+        """Decrypt a profile; `Unresolved` (or `Tampered`) when it cannot be used as is."""
+        path = self.envelope_path(profile_id)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise Unresolved(
+                profile_id,
+                "no credentials stored",
+                fix=f"log in: clawgate models auth login --provider {profile_id.split(':')[0]}",
+            ) from None
+        high_water, status = self._read_meta(profile_id)
+        opened = open_envelope(self.key(), raw, profile_id, high_water)
+        try:
+            material = load_material(opened.plaintext)
+        except MaterialError as exc:
+            raise Unresolved(profile_id, str(exc), fix="log in again for this profile") from None
+        return StoredProfile(profile_id, opened.provider, opened.generation, material, status)
+
+    def generation(self, profile_id: str) -> int | None:
+        """The stored generation, read without decrypting: cheap staleness checks."""
+        try:
+            return peek_generation(self.envelope_path(profile_id).read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def status(self, profile_id: str) -> ProfileStatus:
+        return self._read_meta(profile_id)[1]
+
+    def _read_meta(self, profile_id: str) -> tuple[int, ProfileStatus]:
+        try:
+            fields = json.loads(self._meta_path(profile_id).read_bytes())
+        except (FileNotFoundError, ValueError):
+            return 0, ProfileStatus()
+        if not isinstance(fields, dict):
+            return 0, ProfileStatus()
+        high_water = fields.get("highWater")
+        return (
+            high_water if isinstance(high_water, int) else 0,
+            ProfileStatus.from_json(fields.get("status")),
+        )
+
+    # Writing ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, profile_id: str, timeout: float | None = None) -> Iterator[None]:
+        """The profile's cross-process lock, with a bounded wait."""
+        locks = self.dir / "locks"
+        ensure_private_dir(locks)
+        lock = filelock.FileLock(
+            locks / (self._name(profile_id)[: -len(".json")] + ".lock"),
+            timeout=self.lock_timeout if timeout is None else timeout,
+            mode=0o600,
+        )
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise LockTimeout(
+                f"profile {profile_id} is locked by another clawgate process",
+                fix="wait for the other process (a login or refresh) to finish, then retry",
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def save(self, profile_id: str, provider: str, material: Material) -> StoredProfile:
+        """Store new material (generation + 1) and clear the profile's status."""
+        return self.update(profile_id, provider, lambda _current: material)
+
+    def update(
+        self,
+        profile_id: str,
+        provider: str,
+        change: Callable[[StoredProfile | None], Material],
+    ) -> StoredProfile:
+        """Read-modify-write under the lock: ``change`` sees the newest stored profile."""
+        key = self.key(create=True)
+        with self.lock(profile_id):
+            current = self._current(profile_id)
+            material = change(current)
+            high_water, _ = self._read_meta(profile_id)
+            stored_generation = self.generation(profile_id) or 0
+            generation = max(high_water, stored_generation) + 1
+            envelope = seal(key, profile_id, provider, generation, dump_material(material))
+            path = self.envelope_path(profile_id)
+            ensure_private_dir(path.parent)
+            for temp in path.parent.glob(f".{path.name}.*.tmp"):
+                temp.unlink(missing_ok=True)  # left by a writer that died holding this lock
+            write_atomic(path, envelope)
+            # New material: whatever was wrong with the old one no longer applies.
+            self._write_meta(profile_id, generation, ProfileStatus())
+            return StoredProfile(profile_id, provider, generation, material, ProfileStatus())
+
+    def _current(self, profile_id: str) -> StoredProfile | None:
+        if not self.envelope_path(profile_id).exists():
+            return None
+        return self.load(profile_id)
+
+    def mark(self, profile_id: str, status: ProfileStatus) -> None:
+        """Record a profile's status (e.g. ``needs_login``) without touching its material."""
+        with self.lock(profile_id):
+            high_water, _ = self._read_meta(profile_id)
+            self._write_meta(profile_id, high_water, status)
+
+    def _write_meta(self, profile_id: str, high_water: int, status: ProfileStatus) -> None:
+        path = self._meta_path(profile_id)
+        ensure_private_dir(path.parent)
+        meta = {"v": 1, "highWater": high_water, "status": status.to_json()}
+        write_atomic(path, json.dumps(meta, separators=(",", ":")).encode())
+
+    def delete(self, profile_id: str) -> bool:
+        """Remove a profile's material. Its high-water mark stays, so an old copy of the
+        envelope put back later is still recognised as a rollback."""
+        with self.lock(profile_id):
+            try:
+                self.envelope_path(profile_id).unlink()
+            except FileNotFoundError:
+                return False
+            high_water, _ = self._read_meta(profile_id)
+            self._write_meta(profile_id, high_water, ProfileStatus())
+            return True
