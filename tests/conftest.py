@@ -1,10 +1,42 @@
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
 from clawgate.config import Paths
+from tests.canary import CANARY
+
+# Session-wide leak check: every test's captured stdout/stderr, log records and failure report
+# is searched for the planted canary secret; any sighting fails the whole run.
+_leaks: list[str] = []
+
+
+class _LeakWatch(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        if CANARY in record.getMessage() or CANARY in repr(record.args):
+            _leaks.append(f"log record from {record.name}")
+
+
+_watch = _LeakWatch(level=logging.DEBUG)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logging.getLogger().addHandler(_watch)
+    logging.getLogger("clawgate").setLevel(logging.DEBUG)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    texts = [report.capstdout, report.capstderr, report.caplog, report.longreprtext]
+    if any(CANARY in text for text in texts):
+        _leaks.append(f"{report.nodeid} ({report.when})")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print("\nSECRET LEAK: the canary secret appeared in: " + "; ".join(_leaks))
 
 
 @pytest.fixture

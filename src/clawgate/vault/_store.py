@@ -182,8 +182,11 @@ class Vault:
             lock.release()
 
     def save(self, profile_id: str, provider: str, material: Material) -> StoredProfile:
-        """Store new material (generation + 1) and clear the profile's status."""
-        return self.update(profile_id, provider, lambda _current: material)
+        """Store new material (generation + 1) and clear the profile's status. Whatever was
+        stored before is not read, so a login can replace an unreadable envelope."""
+        key = self.key(create=True)
+        with self.lock(profile_id):
+            return self._write(key, profile_id, provider, material)
 
     def update(
         self,
@@ -194,20 +197,22 @@ class Vault:
         """Read-modify-write under the lock: ``change`` sees the newest stored profile."""
         key = self.key(create=True)
         with self.lock(profile_id):
-            current = self._current(profile_id)
-            material = change(current)
-            high_water, _ = self._read_meta(profile_id)
-            stored_generation = self.generation(profile_id) or 0
-            generation = max(high_water, stored_generation) + 1
-            envelope = seal(key, profile_id, provider, generation, dump_material(material))
-            path = self.envelope_path(profile_id)
-            ensure_private_dir(path.parent)
-            for temp in path.parent.glob(f".{path.name}.*.tmp"):
-                temp.unlink(missing_ok=True)  # left by a writer that died holding this lock
-            write_atomic(path, envelope)
-            # New material: whatever was wrong with the old one no longer applies.
-            self._write_meta(profile_id, generation, ProfileStatus())
-            return StoredProfile(profile_id, provider, generation, material, ProfileStatus())
+            return self._write(key, profile_id, provider, change(self._current(profile_id)))
+
+    def _write(
+        self, key: DataKey, profile_id: str, provider: str, material: Material
+    ) -> StoredProfile:
+        high_water, _ = self._read_meta(profile_id)
+        generation = max(high_water, self.generation(profile_id) or 0) + 1
+        envelope = seal(key, profile_id, provider, generation, dump_material(material))
+        path = self.envelope_path(profile_id)
+        ensure_private_dir(path.parent)
+        for temp in path.parent.glob(f".{path.name}.*.tmp"):
+            temp.unlink(missing_ok=True)  # left by a writer that died holding this lock
+        write_atomic(path, envelope)
+        # New material: whatever was wrong with the old one no longer applies.
+        self._write_meta(profile_id, generation, ProfileStatus())
+        return StoredProfile(profile_id, provider, generation, material, ProfileStatus())
 
     def _current(self, profile_id: str) -> StoredProfile | None:
         if not self.envelope_path(profile_id).exists():
