@@ -7,6 +7,7 @@ import click
 from clawgate import __version__
 from clawgate.cli._app import App, Group
 from clawgate.cli.chat import chat
+from clawgate.cli.models import models
 from clawgate.cli.setup import setup
 
 __all__ = ["App", "cli", "main"]
@@ -20,6 +21,7 @@ def cli() -> None:
 
 cli.add_command(setup)
 cli.add_command(chat)
+cli.add_command(models)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from clawgate.config import LoadedConfig, Paths, load_config, process_environment
 from clawgate.errors import ClawgateError
+from clawgate.vault import Vault
 
 
 class App:
@@ -19,7 +20,11 @@ class App:
         self.env: Mapping[str, str] = process_environment() if env is None else env
         self.paths = Paths.from_env(self.env)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.out = Console(highlight=False, soft_wrap=True)
+        if not self.out.is_terminal:
+            self.out.width = 160  # piped tables are read by scripts and people alike: no cuts
         self._config: LoadedConfig | None = None
+        self._vault: Vault | None = None
 
     @property
     def config(self) -> LoadedConfig:
@@ -29,12 +34,18 @@ class App:
                 self.err.print(f"[yellow]warning:[/] {escape(str(warning))}")
         return self._config
 
+    @property
+    def vault(self) -> Vault:
+        if self._vault is None:
+            self._vault = Vault.open(self.paths.state_dir, self.env)
+        return self._vault
+
 
 pass_app = click.make_pass_decorator(App, ensure=True)
 
 
 class Group(click.Group):
-    """A click group that renders clawgate's errors without a traceback."""
+    """The root group: renders clawgate's errors, from any subcommand, without a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -22,6 +22,7 @@ from clawgate.config._schema import (
     Settings,
     Timeouts,
 )
+from clawgate.config._write import edit_config
 
 __all__ = [
     "DEFAULT_CONFIG_TEXT",
@@ -37,6 +38,7 @@ __all__ = [
     "SetupResult",
     "Timeouts",
     "dotted",
+    "edit_config",
     "load_config",
     "parse_config",
     "setup",

@@ -26,7 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from clawgate.vault._atomic import ensure_private_dir, fsync_dir
+from clawgate.fileio import ensure_private_dir, fsync_dir
 from clawgate.vault._errors import KeyUnavailable
 
 KEY_ENV = "CLAWGATE_VAULT_KEY"

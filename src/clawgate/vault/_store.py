@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote
 import filelock
 
 from clawgate.clock import Clock, SystemClock
-from clawgate.vault._atomic import ensure_private_dir, write_atomic
+from clawgate.fileio import ensure_private_dir, write_atomic
 from clawgate.vault._envelope import open_envelope, peek_generation, seal
 from clawgate.vault._errors import BadProfileId, KeyUnavailable, LockTimeout, Unresolved
 from clawgate.vault._key import DataKey, KeyResolver, system_keyring

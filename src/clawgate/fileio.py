@@ -1,4 +1,4 @@
-"""Crash-safe file replacement: a reader sees the old file or the new one, never a mix."""
+"""Crash-safe file writes for the vault and the config: readers see old or new, never a mix."""
 
 from __future__ import annotations
 

@@ -1,0 +1,254 @@
+"""Profile management: store material in the vault, record metadata and order in the config.
+
+The vault holds the secret; ``auth.profiles`` in the config holds only provider, mode and
+email, so the config can be read, shared and diffed without leaking anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clawgate.config import Settings, edit_config
+from clawgate.errors import ClawgateError
+from clawgate.secret import Secret, mask
+from clawgate.vault import (
+    ApiKeyMaterial,
+    Kind,
+    Material,
+    OAuthMaterial,
+    StoredProfile,
+    Tampered,
+    TokenMaterial,
+    Unresolved,
+    Vault,
+    check_profile_id,
+)
+
+_PROVIDER = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+# Token shapes a provider documents; a paste that does not match is refused before storing.
+TOKEN_SHAPES: Mapping[str, tuple[str, str]] = {
+    "anthropic": ("sk-ant-oat01-", "an Anthropic setup token (made by `claude setup-token`)"),
+}
+
+
+class ProfileInputError(ClawgateError):
+    code = "bad_request"
+    exit_code = 2
+
+
+def check_provider(provider: str) -> str:
+    if not _PROVIDER.fullmatch(provider):
+        raise ProfileInputError(
+            f"{provider!r} is not a provider id",
+            fix="provider ids are lower-case, e.g. openai, anthropic, openai-codex",
+        )
+    return provider
+
+
+def _profile_id(provider: str, profile_id: str | None, default_name: str) -> str:
+    profile_id = profile_id or f"{provider}:{default_name}"
+    check_profile_id(profile_id)
+    if profile_id.split(":", 1)[0] != provider:
+        raise ProfileInputError(
+            f"profile {profile_id} does not belong to provider {provider}",
+            fix=f"name it {provider}:<name>",
+        )
+    return profile_id
+
+
+def _record(
+    config_file: Path, env: Mapping[str, str], profile_id: str, provider: str, mode: Kind
+) -> None:
+    def change(raw: dict[str, Any]) -> None:
+        profiles = raw.setdefault("auth", {}).setdefault("profiles", {})
+        entry = profiles.setdefault(profile_id, {})
+        entry.update({"provider": provider, "mode": mode.value})
+
+    edit_config(config_file, env, change)
+
+
+def store_profile(
+    vault: Vault,
+    config_file: Path,
+    env: Mapping[str, str],
+    profile_id: str,
+    provider: str,
+    material: Material,
+) -> StoredProfile:
+    """Save material, then record the profile's metadata in the config."""
+    stored = vault.save(profile_id, provider, material)
+    _record(config_file, env, profile_id, provider, material.kind)
+    return stored
+
+
+def add_api_key(
+    vault: Vault,
+    config_file: Path,
+    env: Mapping[str, str],
+    provider: str,
+    key: str,
+    profile_id: str | None = None,
+) -> StoredProfile:
+    check_provider(provider)
+    key = key.strip()
+    if not key or any(c.isspace() for c in key):
+        raise ProfileInputError(
+            "the API key read from standard input is empty or contains spaces",
+            fix=f'echo "$KEY" | clawgate models auth add --provider {provider} --api-key-stdin',
+        )
+    profile_id = _profile_id(provider, profile_id, "default")
+    material = ApiKeyMaterial(Secret(key))
+    return store_profile(vault, config_file, env, profile_id, provider, material)
+
+
+def paste_token(
+    vault: Vault,
+    config_file: Path,
+    env: Mapping[str, str],
+    provider: str,
+    token: str,
+    *,
+    expires_at: float | None,
+    profile_id: str | None = None,
+) -> StoredProfile:
+    check_provider(provider)
+    token = token.strip()
+    shape = TOKEN_SHAPES.get(provider)
+    if not token or any(c.isspace() for c in token):
+        raise ProfileInputError("the pasted token is empty or contains spaces")
+    if shape is not None and not token.startswith(shape[0]):
+        raise ProfileInputError(
+            f"that is not {shape[1]}: it should start with {shape[0]} "
+            f"(got one ending {mask(token)})",
+            fix=f"paste the whole token: clawgate models auth paste-token --provider {provider}",
+        )
+    profile_id = _profile_id(provider, profile_id, "manual")
+    material = TokenMaterial(Secret(token), expires_at=expires_at)
+    return store_profile(vault, config_file, env, profile_id, provider, material)
+
+
+def logout(vault: Vault, config_file: Path, env: Mapping[str, str], profile_id: str) -> bool:
+    """Delete local material and forget the profile in the config. True if anything was
+    removed."""
+    removed = vault.delete(check_profile_id(profile_id))
+    forgotten = False
+
+    def change(raw: dict[str, Any]) -> None:
+        nonlocal forgotten
+        auth = raw.get("auth") or {}
+        if (auth.get("profiles") or {}).pop(profile_id, None) is not None:
+            forgotten = True
+        for ids in (auth.get("order") or {}).values():
+            while profile_id in ids:
+                ids.remove(profile_id)
+                forgotten = True
+
+    edit_config(config_file, env, change)
+    return removed or forgotten
+
+
+def set_order(
+    config_file: Path, env: Mapping[str, str], provider: str, profile_ids: list[str]
+) -> None:
+    check_provider(provider)
+    for profile_id in profile_ids:
+        _profile_id(provider, profile_id, "")
+
+    def change(raw: dict[str, Any]) -> None:
+        order = raw.setdefault("auth", {}).setdefault("order", {})
+        if profile_ids:
+            order[provider] = list(dict.fromkeys(profile_ids))
+        else:
+            order.pop(provider, None)
+
+    edit_config(config_file, env, change)
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """What `models auth list` shows of a profile: never more than the last 4 of a secret."""
+
+    profile_id: str
+    provider: str
+    kind: str | None
+    billing: str | None
+    state: str  # ok | needs_login | unresolved | tampered
+    detail: str | None = None
+    fix: str | None = None
+    secret: str | None = None
+    expires_at: float | None = None
+    email: str | None = None
+    generation: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile_id,
+            "provider": self.provider,
+            "kind": self.kind,
+            "billing": self.billing,
+            "state": self.state,
+            "detail": self.detail,
+            "fix": self.fix,
+            "secret": self.secret,
+            "expiresAt": self.expires_at,
+            "email": self.email,
+            "generation": self.generation,
+        }
+
+
+def _hint(material: Material) -> str | None:
+    if isinstance(material, OAuthMaterial):
+        return material.access.masked()
+    if isinstance(material, TokenMaterial):
+        return material.token.masked()
+    if isinstance(material, ApiKeyMaterial):
+        return material.key.masked()
+    return None
+
+
+def view_profiles(vault: Vault, settings: Settings) -> list[ProfileView]:
+    """Every profile the vault or the config knows, each with its honest state."""
+    configured = settings.auth.profiles
+    views: list[ProfileView] = []
+    for profile_id in sorted(set(vault.profile_ids()) | set(configured)):
+        meta = configured.get(profile_id)
+        provider = meta.provider if meta else profile_id.split(":", 1)[0]
+        mode = Kind(meta.mode) if meta else None
+        try:
+            stored = vault.load(profile_id)
+        except Unresolved as exc:
+            views.append(
+                ProfileView(
+                    profile_id,
+                    provider,
+                    mode.value if mode else None,
+                    mode.billing if mode else None,
+                    "tampered" if isinstance(exc, Tampered) else "unresolved",
+                    detail=exc.reason,
+                    fix=exc.fix,
+                )
+            )
+            continue
+        material = stored.material
+        expires = getattr(material, "expires_at", None)
+        views.append(
+            ProfileView(
+                profile_id,
+                stored.provider,
+                stored.kind.value,
+                stored.kind.billing,
+                stored.status.state,
+                detail=stored.status.message,
+                fix=stored.status.fix,
+                secret=_hint(material),
+                expires_at=expires,
+                email=getattr(material, "email", None) or (meta.email if meta else None),
+                generation=stored.generation,
+            )
+        )
+    return views

@@ -1,0 +1,51 @@
+"""Change ``clawgate.json`` on behalf of a command (profile metadata, auth order).
+
+The file is re-read, changed, validated as a whole and replaced atomically under a lock; the
+previous text is kept as ``clawgate.json.bak``. Comments do not survive a rewrite (pyjson5
+does not keep them), and the header says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from clawgate.config._load import ConfigError, _Document, parse_config
+from clawgate.fileio import ensure_private_dir, write_atomic
+
+HEADER = (
+    "// clawgate configuration (JSON5). Rewritten by a clawgate command: comments are not\n"
+    "// kept; the previous text is in clawgate.json.bak next to this file.\n"
+)
+
+
+def edit_config(
+    config_file: Path, env: Mapping[str, str], change: Callable[[dict[str, Any]], None]
+) -> None:
+    ensure_private_dir(config_file.parent)
+    lock = filelock.FileLock(config_file.parent / f".{config_file.name}.lock", timeout=10)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise ConfigError(
+            f"{config_file} is being changed by another clawgate command",
+            fix="retry when it has finished",
+        ) from None
+    try:
+        try:
+            old = config_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            old = None
+        raw = _Document(old, str(config_file)).decode() if old is not None else {}
+        change(raw)
+        new = HEADER + json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
+        parse_config(new, source=config_file, env=env)  # refuse to write what cannot load
+        if old is not None:
+            write_atomic(config_file.with_name(config_file.name + ".bak"), old.encode())
+        write_atomic(config_file, new.encode())
+    finally:
+        lock.release()
