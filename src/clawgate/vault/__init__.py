@@ -1,5 +1,6 @@
 """The encrypted credential store: one AES-256-GCM envelope per profile (AUTH.md, "Vault")."""
 
+from clawgate.vault._cache import ProfileCache
 from clawgate.vault._errors import (
     BadProfileId,
     KeyUnavailable,
@@ -38,6 +39,7 @@ __all__ = [
     "MaterialError",
     "NoMaterial",
     "OAuthMaterial",
+    "ProfileCache",
     "ProfileStatus",
     "StoredProfile",
     "Tampered",
