@@ -7,6 +7,7 @@ import click
 from clawgate import __version__
 from clawgate.cli._app import App, Group
 from clawgate.cli.chat import chat
+from clawgate.cli.importers import import_group
 from clawgate.cli.models import models
 from clawgate.cli.setup import setup
 
@@ -22,6 +23,7 @@ def cli() -> None:
 cli.add_command(setup)
 cli.add_command(chat)
 cli.add_command(models)
+cli.add_command(import_group)
 
 
 def main() -> None:
