@@ -8,9 +8,20 @@ import secrets
 from pathlib import Path
 
 
-def ensure_private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+def ensure_private_dir(path: Path, *, tighten: bool = True) -> None:
+    """Create ``path`` and any missing parents 0700 (mkdir's ``parents`` would use the umask).
+    ``tighten`` also sets an existing ``path`` to 0700: right for clawgate's own directories,
+    wrong for a directory the user chose for the config."""
+    missing = []
+    here = path
+    while not here.exists():
+        missing.append(here)
+        here = here.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+    if tighten:
+        os.chmod(path, 0o700)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

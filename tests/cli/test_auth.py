@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from pathlib import Path
 
 from click.testing import CliRunner, Result
 
@@ -48,6 +49,28 @@ def test_add_list_logout_an_api_key(state_env: dict[str, str], paths: Paths) -> 
     assert listed(state_env) == {}
     assert "openai:default" not in load_config(paths.config_file, {}).settings.auth.profiles
     assert run(state_env, "logout", "openai:default").stdout == "openai:default: nothing stored\n"
+
+
+def test_a_first_profile_creates_a_private_state_dir(
+    state_env: dict[str, str], paths: Paths
+) -> None:
+    assert not paths.state_dir.exists()
+    result = run(state_env, "add", "--provider", "openai", "--api-key-stdin", stdin="key-1")
+    assert result.exit_code == 0, result.stderr
+    for directory in (paths.state_dir, paths.vault_dir, paths.vault_dir / "profiles"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+
+
+def test_a_config_elsewhere_leaves_its_directory_alone(
+    state_env: dict[str, str], tmp_path: Path
+) -> None:
+    shared = tmp_path / "dotfiles"
+    shared.mkdir(mode=0o755)
+    env = {**state_env, "CLAWGATE_CONFIG": str(shared / "clawgate.json")}
+    result = run(env, "add", "--provider", "openai", "--api-key-stdin", stdin="key-1")
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert stat.S_IMODE((shared / "clawgate.json").stat().st_mode) == 0o600
 
 
 def test_add_needs_the_key_on_stdin(state_env: dict[str, str]) -> None:

@@ -17,6 +17,13 @@ def import_group() -> None:
     """Copy logins and settings from OpenClaw or the Codex CLI; the source is never changed."""
 
 
+def _default_dir(app: App, given: Path | None, env_name: str, dot_dir: str) -> Path:
+    if given is not None:
+        return given
+    fallback = Path(app.env.get("HOME", "~")) / dot_dir
+    return Path(app.env.get(env_name) or fallback).expanduser()
+
+
 def _report(app: App, report: auth.ImportReport, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
@@ -43,11 +50,7 @@ def _report(app: App, report: auth.ImportReport, as_json: bool) -> None:
 @pass_app
 def openclaw(app: App, state_dir: Path | None, as_json: bool) -> None:
     """Import auth profiles (API keys, tokens, OAuth logins) and the model chain from OpenClaw."""
-    if state_dir is None:
-        default = app.env.get("OPENCLAW_STATE_DIR") or str(
-            Path(app.env.get("HOME", "~")) / ".openclaw"
-        )
-        state_dir = Path(default).expanduser()
+    state_dir = _default_dir(app, state_dir, "OPENCLAW_STATE_DIR", ".openclaw")
     report = auth.import_openclaw(app.vault, app.paths.config_file, app.env, state_dir)
     _report(app, report, as_json)
 
@@ -62,8 +65,6 @@ def openclaw(app: App, state_dir: Path | None, as_json: bool) -> None:
 @pass_app
 def codex_cli(app: App, codex_home: Path | None, as_json: bool) -> None:
     """Import the ChatGPT login (and API key, if any) of the Codex CLI."""
-    if codex_home is None:
-        default = app.env.get("CODEX_HOME") or str(Path(app.env.get("HOME", "~")) / ".codex")
-        codex_home = Path(default).expanduser()
+    codex_home = _default_dir(app, codex_home, "CODEX_HOME", ".codex")
     report = auth.import_codex_cli(app.vault, app.paths.config_file, app.env, codex_home)
     _report(app, report, as_json)

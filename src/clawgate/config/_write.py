@@ -26,7 +26,7 @@ HEADER = (
 def edit_config(
     config_file: Path, env: Mapping[str, str], change: Callable[[dict[str, Any]], None]
 ) -> None:
-    ensure_private_dir(config_file.parent)
+    ensure_private_dir(config_file.parent, tighten=False)
     lock = filelock.FileLock(config_file.parent / f".{config_file.name}.lock", timeout=10)
     try:
         lock.acquire()
