@@ -174,3 +174,4 @@ def test_a_broken_config_is_never_rewritten(state_env: dict[str, str], paths: Pa
     assert result.exit_code == 78
     assert "not valid JSON5" in result.stderr
     assert paths.config_file.read_text() == "{auth: {order: [}"
+    assert not (paths.vault_dir / "profiles").exists()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clawgate.config import Settings, edit_config
+from clawgate.config import Settings, edit_config, load_config
 from clawgate.errors import ClawgateError
 from clawgate.secret import Secret, mask
 from clawgate.vault import (
@@ -80,7 +80,9 @@ def store_profile(
     provider: str,
     material: Material,
 ) -> StoredProfile:
-    """Save material, then record the profile's metadata in the config."""
+    """Save material, then record the profile's metadata in the config. A config that cannot
+    be loaded is reported before anything is stored, so the two never disagree."""
+    load_config(config_file, env)
     stored = vault.save(profile_id, provider, material)
     _record(config_file, env, profile_id, provider, material.kind)
     return stored
