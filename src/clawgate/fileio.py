@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -24,8 +23,8 @@ def ensure_private_dir(path: Path, *, tighten: bool = True) -> None:
         os.chmod(path, 0o700)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file 0600 in the same directory → fsync → rename → fsync the directory."""
+def _write_temp(path: Path, data: bytes) -> Path:
+    """A complete, fsynced 0600 copy of ``data`` beside ``path``, under a unique temp name."""
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -33,12 +32,38 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file 0600 in the same directory → fsync → rename → fsync the directory."""
+    temp = _write_temp(path, data)
+    try:
         os.replace(temp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+        temp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def create_exclusive(path: Path, data: bytes) -> bool:
+    """Create ``path`` holding ``data`` unless it exists; False if it already did.
+
+    The complete temp file is link(2)ed into place: link fails when ``path`` exists, so
+    racing creators cannot clobber each other, and nobody ever sees a half-written file.
+    """
+    temp = _write_temp(path, data)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        return False
+    finally:
+        temp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+    return True
 
 
 def fsync_dir(path: Path) -> None:
@@ -49,11 +74,10 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def remove_stale_temps(directory: Path) -> int:
-    """Delete temp files left by writers that died before their rename."""
-    removed = 0
-    for temp in directory.glob(".*.tmp"):
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-            removed += 1
-    return removed
+def remove_stale_temps(path: Path) -> None:
+    """Delete temp files of ``path`` left by writers that died before their rename.
+
+    Only safe while holding whatever lock serialises writers of ``path``.
+    """
+    for temp in path.parent.glob(f".{path.name}.*.tmp"):
+        temp.unlink(missing_ok=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from clawgate.config._paths import Paths
 from clawgate.config._schema import DEFAULT_PRIMARY
+from clawgate.fileio import create_exclusive, ensure_private_dir
 
 DEFAULT_CONFIG_TEXT = f"""\
 // clawgate configuration (JSON5: comments and trailing commas are fine).
@@ -48,24 +48,15 @@ class SetupResult:
 def ensure_state_dir(paths: Paths) -> bool:
     """Create the state directory 0700 (tightening it if it exists); True if created."""
     created = not paths.state_dir.exists()
-    paths.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(paths.state_dir, 0o700)
+    ensure_private_dir(paths.state_dir)
     return created
 
 
 def setup(paths: Paths) -> SetupResult:
     """Create the state dir and a default config; never overwrite an existing config."""
     created = ensure_state_dir(paths)
-    wrote = False
-    if not paths.config_file.exists():
-        paths.config_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # O_EXCL: two setups racing cannot clobber each other or a user's file.
-        try:
-            fd = os.open(paths.config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(DEFAULT_CONFIG_TEXT)
-            wrote = True
+    # The config may live outside the state dir, in a directory the user owns: create it
+    # private if missing, but do not change an existing one.
+    ensure_private_dir(paths.config_file.parent, tighten=False)
+    wrote = create_exclusive(paths.config_file, DEFAULT_CONFIG_TEXT.encode("utf-8"))
     return SetupResult(paths.state_dir, paths.config_file, created, wrote)

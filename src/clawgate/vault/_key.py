@@ -17,7 +17,6 @@ import binascii
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -26,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from clawgate.fileio import ensure_private_dir, fsync_dir
+from clawgate.fileio import create_exclusive, ensure_private_dir
 from clawgate.vault._errors import KeyUnavailable
 
 KEY_ENV = "CLAWGATE_VAULT_KEY"
@@ -150,25 +149,11 @@ class KeyResolver:
             if _bounded(store, self._timeout) == encoded:
                 return DataKey(material, KeySource.KEYRING)
         ensure_private_dir(self.vault_dir)
-        # Write the whole key to a temp file, then link(2) it into place: link fails if the
-        # key already exists, so when two processes create one at once, one key wins and
-        # nobody ever reads a half-written file.
-        temp = self.vault_dir / f".key.{secrets.token_hex(6)}.tmp"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(encoded + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(temp, self.key_file)
-            except FileExistsError:
-                existing = self._from_file()
-                assert existing is not None
-                return existing
-        finally:
-            temp.unlink(missing_ok=True)
-        fsync_dir(self.vault_dir)
+        # When two processes create the key at once, one key wins and both use it.
+        if not create_exclusive(self.key_file, (encoded + "\n").encode("ascii")):
+            existing = self._from_file()
+            assert existing is not None
+            return existing
         return DataKey(material, KeySource.FILE)
 
 

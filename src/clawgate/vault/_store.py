@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote
 import filelock
 
 from clawgate.clock import Clock, SystemClock
-from clawgate.fileio import ensure_private_dir, write_atomic
+from clawgate.fileio import ensure_private_dir, remove_stale_temps, write_atomic
 from clawgate.vault._envelope import open_envelope, peek_generation, seal
 from clawgate.vault._errors import BadProfileId, KeyUnavailable, LockTimeout, Unresolved
 from clawgate.vault._key import DataKey, KeyResolver, system_keyring
@@ -207,8 +207,7 @@ class Vault:
         envelope = seal(key, profile_id, provider, generation, dump_material(material))
         path = self.envelope_path(profile_id)
         ensure_private_dir(path.parent)
-        for temp in path.parent.glob(f".{path.name}.*.tmp"):
-            temp.unlink(missing_ok=True)  # left by a writer that died holding this lock
+        remove_stale_temps(path)  # we hold the profile's lock: no live writer owns them
         write_atomic(path, envelope)
         # New material: whatever was wrong with the old one no longer applies.
         self._write_meta(profile_id, generation, ProfileStatus())
