@@ -290,3 +290,20 @@ def test_missing_codex_login(tmp_path: Path, state_env: dict[str, str]) -> None:
     result = run(state_env, "codex-cli", "--codex-home", str(tmp_path))
     assert result.exit_code == 1
     assert "no Codex CLI login found" in result.stderr
+
+
+def test_an_import_edits_the_config_once_and_backs_up_the_text_from_before(
+    tmp_path: Path, state_env: dict[str, str], paths: Paths
+) -> None:
+    state = openclaw_state(tmp_path)
+    paths.state_dir.mkdir(parents=True)
+    original = "// mine\n{gateway: {port: 18800}}\n"
+    paths.config_file.write_text(original)
+    env = {**state_env, "OPENCLAW_AUTH_PROFILE_SECRET_KEY": SEED}
+    result = run(env, "openclaw", "--state-dir", str(state), "--json")
+    assert len(json.loads(result.stdout)["imported"]) == 5
+    settings = load_config(paths.config_file, {}).settings
+    assert settings.gateway.port == 18800
+    assert len(settings.auth.profiles) == 5
+    assert settings.agents.defaults.model.primary == "openai-codex/gpt-5.5"
+    assert paths.config_file.with_name("clawgate.json.bak").read_text() == original

@@ -16,6 +16,7 @@ from clawgate.auth._profiles import (
     paste_token,
     set_order,
     store_profile,
+    store_profiles,
     view_profiles,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "paste_token",
     "set_order",
     "store_profile",
+    "store_profiles",
     "view_profiles",
 ]

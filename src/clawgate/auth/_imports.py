@@ -11,8 +11,9 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from clawgate.auth._jwt import claims, expiry
-from clawgate.auth._profiles import store_profile
-from clawgate.config import edit_config
+from clawgate.auth._profiles import ConfigChange, store_profiles
 from clawgate.secret import Secret
 from clawgate.vault import (
     ApiKeyMaterial,
@@ -91,18 +91,24 @@ def _store(
     vault: Vault,
     config_file: Path,
     env: Mapping[str, str],
-    found: Iterator[_Found | tuple[str, str]],
+    found: Iterable[_Found | tuple[str, str]],
     report: ImportReport,
+    also: ConfigChange | None = None,
 ) -> None:
+    """Store what was found in one go: one config edit (with ``also``, other settings the
+    import copies), so ``clawgate.json.bak`` keeps the text from before the import."""
+    batch: dict[str, _Found] = {}
+    existing = set(vault.profile_ids())
     for item in found:
         if isinstance(item, tuple):
             report.skipped.append(item)
-            continue
-        if item.profile_id in vault.profile_ids():
+        elif item.profile_id in existing or item.profile_id in batch:
             report.skipped.append((item.profile_id, "already in clawgate's vault (kept as is)"))
-            continue
-        store_profile(vault, config_file, env, item.profile_id, item.provider, item.material)
-        report.imported.append(item.profile_id)
+        else:
+            batch[item.profile_id] = item
+    entries = [(f.profile_id, f.provider, f.material) for f in batch.values()]
+    store_profiles(vault, config_file, env, entries, also=also)
+    report.imported.extend(batch)
 
 
 # OpenClaw -----------------------------------------------------------------------------------
@@ -119,9 +125,9 @@ def import_openclaw(
             fix="point at it: clawgate import openclaw --state-dir <dir>",
         )
     seed = _openclaw_seed(env, state_dir)
-    for store in stores:
-        _store(vault, config_file, env, _openclaw_profiles(store, state_dir, seed), report)
-    _openclaw_config(state_dir / "openclaw.json", config_file, env, report)
+    found = chain.from_iterable(_openclaw_profiles(store, state_dir, seed) for store in stores)
+    settings = _openclaw_config(state_dir / "openclaw.json", report)
+    _store(vault, config_file, env, found, report, also=settings)
     return report
 
 
@@ -258,20 +264,19 @@ def _b64url(value: object) -> bytes:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
-def _openclaw_config(
-    source: Path, config_file: Path, env: Mapping[str, str], report: ImportReport
-) -> None:
-    """Copy the model chain, aliases and profile order; leave clawgate's own choices alone."""
+def _openclaw_config(source: Path, report: ImportReport) -> ConfigChange | None:
+    """The change that copies the model chain, aliases and profile order, leaving
+    clawgate's own choices alone; None when there is nothing to copy."""
     try:
         data = _read_json(source)
     except FileNotFoundError:
-        return
+        return None
     except _Skip as exc:
         report.skipped.append(("openclaw.json", str(exc)))
-        return
+        return None
     if not isinstance(data, dict):
         report.skipped.append(("openclaw.json", "not an object"))
-        return
+        return None
     defaults = _obj(_obj(data.get("agents")).get("defaults"))
     model = defaults.get("model")
     if isinstance(model, str):
@@ -299,7 +304,7 @@ def _openclaw_config(
                     auth_order[provider] = [i for i in ids if isinstance(i, str)]
                     report.config.append(f"auth.order[{provider!r}]")
 
-    edit_config(config_file, env, change)
+    return change
 
 
 # Codex CLI ----------------------------------------------------------------------------------

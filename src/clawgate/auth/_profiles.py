@@ -7,7 +7,7 @@ email, so the config can be read, shared and diffed without leaking anything.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ from clawgate.vault import (
     check_profile_id,
 )
 
+# A change to the raw config document, applied inside `edit_config`.
+ConfigChange = Callable[[dict[str, Any]], None]
 _PROVIDER = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 # Token shapes a provider documents; a paste that does not match is refused before storing.
@@ -61,15 +63,33 @@ def _profile_id(provider: str, profile_id: str | None, default_name: str) -> str
     return profile_id
 
 
-def _record(
-    config_file: Path, env: Mapping[str, str], profile_id: str, provider: str, mode: Kind
-) -> None:
+def store_profiles(
+    vault: Vault,
+    config_file: Path,
+    env: Mapping[str, str],
+    entries: list[tuple[str, str, Material]],
+    also: ConfigChange | None = None,
+) -> list[StoredProfile]:
+    """Save each (profile id, provider, material), then record all their metadata, and
+    ``also``'s changes, in one config edit. A config that cannot be loaded is reported
+    before anything is stored, so the two never disagree."""
+    load_config(config_file, env)
+    stored = [
+        vault.save(profile_id, provider, material) for profile_id, provider, material in entries
+    ]
+    if not stored and also is None:
+        return stored
+
     def change(raw: dict[str, Any]) -> None:
         profiles = raw.setdefault("auth", {}).setdefault("profiles", {})
-        entry = profiles.setdefault(profile_id, {})
-        entry.update({"provider": provider, "mode": mode.value})
+        for profile in stored:
+            entry = profiles.setdefault(profile.profile_id, {})
+            entry.update({"provider": profile.provider, "mode": profile.kind.value})
+        if also is not None:
+            also(raw)
 
     edit_config(config_file, env, change)
+    return stored
 
 
 def store_profile(
@@ -80,12 +100,7 @@ def store_profile(
     provider: str,
     material: Material,
 ) -> StoredProfile:
-    """Save material, then record the profile's metadata in the config. A config that cannot
-    be loaded is reported before anything is stored, so the two never disagree."""
-    load_config(config_file, env)
-    stored = vault.save(profile_id, provider, material)
-    _record(config_file, env, profile_id, provider, material.kind)
-    return stored
+    return store_profiles(vault, config_file, env, [(profile_id, provider, material)])[0]
 
 
 def add_api_key(
