@@ -6,7 +6,6 @@ email, so the config can be read, shared and diffed without leaking anything.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from clawgate.config import Settings, edit_config, load_config
 from clawgate.errors import ClawgateError
 from clawgate.secret import Secret, mask
 from clawgate.vault import (
+    PROVIDER_ID,
     ApiKeyMaterial,
     Kind,
     Material,
@@ -30,7 +30,6 @@ from clawgate.vault import (
 
 # A change to the raw config document, applied inside `edit_config`.
 ConfigChange = Callable[[dict[str, Any]], None]
-_PROVIDER = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 # Token shapes a provider documents; a paste that does not match is refused before storing.
 TOKEN_SHAPES: Mapping[str, tuple[str, str]] = {
@@ -44,7 +43,7 @@ class ProfileInputError(ClawgateError):
 
 
 def check_provider(provider: str) -> str:
-    if not _PROVIDER.fullmatch(provider):
+    if not PROVIDER_ID.fullmatch(provider):
         raise ProfileInputError(
             f"{provider!r} is not a provider id",
             fix="provider ids are lower-case, e.g. openai, anthropic, openai-codex",

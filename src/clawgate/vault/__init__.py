@@ -21,10 +21,11 @@ from clawgate.vault._material import (
     ProfileStatus,
     TokenMaterial,
 )
-from clawgate.vault._store import StoredProfile, Vault, check_profile_id
+from clawgate.vault._store import PROVIDER_ID, StoredProfile, Vault, check_profile_id
 
 __all__ = [
     "KEY_ENV",
+    "PROVIDER_ID",
     "ApiKeyMaterial",
     "BadProfileId",
     "BillingKind",

@@ -42,7 +42,8 @@ from clawgate.vault._material import (
     load_material,
 )
 
-_PROFILE_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}:[^\x00-\x1f/\\]{1,200}")
+PROVIDER_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_PROFILE_ID = re.compile(PROVIDER_ID.pattern + r":[^\x00-\x1f/\\]{1,200}")
 
 
 def check_profile_id(profile_id: str) -> str:
