@@ -17,6 +17,7 @@ from clawgate.config._paths import Paths
 from clawgate.config._schema import (
     DEFAULT_LOCAL_MODEL,
     DEFAULT_PRIMARY,
+    OAuthSettings,
     ProviderModel,
     ProviderSettings,
     Settings,
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigError",
     "ConfigWarning",
     "LoadedConfig",
+    "OAuthSettings",
     "Paths",
     "ProviderModel",
     "ProviderSettings",

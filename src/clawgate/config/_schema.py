@@ -90,9 +90,18 @@ class ProviderModel(_Section):
 
 
 class OAuthSettings(_Section):
+    """A provider's OAuth client. Every endpoint defaults from the issuer (discovery or the
+    provider's documented paths) and can be set here for self-hosted issuers and tests."""
+
     issuer: str | None = None
     client_id: str | None = None
     scopes: list[str] | None = None
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    device_authorization_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    # github-copilot: where the GitHub login is exchanged for a short-lived Copilot token.
+    copilot_token_endpoint: str | None = None
 
 
 class ProviderSettings(_Section):

@@ -21,7 +21,7 @@ from clawgate.vault._material import (
     ProfileStatus,
     TokenMaterial,
 )
-from clawgate.vault._store import PROVIDER_ID, StoredProfile, Vault, check_profile_id
+from clawgate.vault._store import PROVIDER_ID, Held, StoredProfile, Vault, check_profile_id
 
 __all__ = [
     "KEY_ENV",
@@ -30,6 +30,7 @@ __all__ = [
     "BadProfileId",
     "BillingKind",
     "DataKey",
+    "Held",
     "KeyResolver",
     "KeySource",
     "KeyUnavailable",

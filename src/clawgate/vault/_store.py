@@ -20,12 +20,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+import anyio.to_thread
 import filelock
 
 from clawgate.clock import Clock, SystemClock
@@ -160,34 +161,55 @@ class Vault:
 
     # Writing ------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def lock(self, profile_id: str, timeout: float | None = None) -> Iterator[None]:
-        """The profile's cross-process lock, with a bounded wait."""
+    def _file_lock(self, profile_id: str, timeout: float | None) -> filelock.BaseFileLock:
         locks = self.dir / "locks"
         ensure_private_dir(locks)
-        lock = filelock.FileLock(
+        return filelock.FileLock(
             locks / (self._name(profile_id)[: -len(".json")] + ".lock"),
             timeout=self.lock_timeout if timeout is None else timeout,
             mode=0o600,
+            # Acquired in one thread and released in another by `alock`.
+            thread_local=False,
         )
+
+    def _lock_timeout(self, profile_id: str) -> LockTimeout:
+        return LockTimeout(
+            f"profile {profile_id} is locked by another clawgate process",
+            fix="wait for the other process (a login or refresh) to finish, then retry",
+        )
+
+    @contextlib.contextmanager
+    def lock(self, profile_id: str, timeout: float | None = None) -> Iterator[Held]:
+        """The profile's cross-process lock, with a bounded wait."""
+        lock = self._file_lock(profile_id, timeout)
         try:
             lock.acquire()
         except filelock.Timeout:
-            raise LockTimeout(
-                f"profile {profile_id} is locked by another clawgate process",
-                fix="wait for the other process (a login or refresh) to finish, then retry",
-            ) from None
+            raise self._lock_timeout(profile_id) from None
         try:
-            yield
+            yield Held(self, profile_id)
+        finally:
+            lock.release()
+
+    @contextlib.asynccontextmanager
+    async def alock(self, profile_id: str, wait: float | None = None) -> AsyncIterator[Held]:
+        """`lock` for the event loop: the wait (at most ``wait`` s) happens in a worker thread."""
+        lock = self._file_lock(profile_id, wait)
+        try:
+            await anyio.to_thread.run_sync(lock.acquire)
+        except filelock.Timeout:
+            raise self._lock_timeout(profile_id) from None
+        try:
+            yield Held(self, profile_id)
         finally:
             lock.release()
 
     def save(self, profile_id: str, provider: str, material: Material) -> StoredProfile:
         """Store new material (generation + 1) and clear the profile's status. Whatever was
         stored before is not read, so a login can replace an unreadable envelope."""
-        key = self.key(create=True)
-        with self.lock(profile_id):
-            return self._write(key, profile_id, provider, material)
+        self.key(create=True)
+        with self.lock(profile_id) as held:
+            return held.save(provider, material)
 
     def update(
         self,
@@ -196,34 +218,14 @@ class Vault:
         change: Callable[[StoredProfile | None], Material],
     ) -> StoredProfile:
         """Read-modify-write under the lock: ``change`` sees the newest stored profile."""
-        key = self.key(create=True)
-        with self.lock(profile_id):
-            return self._write(key, profile_id, provider, change(self._current(profile_id)))
-
-    def _write(
-        self, key: DataKey, profile_id: str, provider: str, material: Material
-    ) -> StoredProfile:
-        high_water, _ = self._read_meta(profile_id)
-        generation = max(high_water, self.generation(profile_id) or 0) + 1
-        envelope = seal(key, profile_id, provider, generation, dump_material(material))
-        path = self.envelope_path(profile_id)
-        ensure_private_dir(path.parent)
-        remove_stale_temps(path)  # we hold the profile's lock: no live writer owns them
-        write_atomic(path, envelope)
-        # New material: whatever was wrong with the old one no longer applies.
-        self._write_meta(profile_id, generation, ProfileStatus())
-        return StoredProfile(profile_id, provider, generation, material, ProfileStatus())
-
-    def _current(self, profile_id: str) -> StoredProfile | None:
-        if not self.envelope_path(profile_id).exists():
-            return None
-        return self.load(profile_id)
+        self.key(create=True)
+        with self.lock(profile_id) as held:
+            return held.save(provider, change(held.current()))
 
     def mark(self, profile_id: str, status: ProfileStatus) -> None:
         """Record a profile's status (e.g. ``needs_login``) without touching its material."""
-        with self.lock(profile_id):
-            high_water, _ = self._read_meta(profile_id)
-            self._write_meta(profile_id, high_water, status)
+        with self.lock(profile_id) as held:
+            held.mark(status)
 
     def _write_meta(self, profile_id: str, high_water: int, status: ProfileStatus) -> None:
         path = self._meta_path(profile_id)
@@ -234,11 +236,47 @@ class Vault:
     def delete(self, profile_id: str) -> bool:
         """Remove a profile's material. Its high-water mark stays, so an old copy of the
         envelope put back later is still recognised as a rollback."""
-        with self.lock(profile_id):
-            try:
-                self.envelope_path(profile_id).unlink()
-            except FileNotFoundError:
-                return False
-            high_water, _ = self._read_meta(profile_id)
-            self._write_meta(profile_id, high_water, ProfileStatus())
-            return True
+        with self.lock(profile_id) as held:
+            return held.delete()
+
+
+class Held:
+    """One profile while its lock is held: reads and writes that must not take it again."""
+
+    def __init__(self, vault: Vault, profile_id: str) -> None:
+        self.vault = vault
+        self.profile_id = profile_id
+
+    def current(self) -> StoredProfile | None:
+        """The newest stored profile, None when there is none; `Unresolved` if unreadable."""
+        if not self.vault.envelope_path(self.profile_id).exists():
+            return None
+        return self.vault.load(self.profile_id)
+
+    def save(self, provider: str, material: Material) -> StoredProfile:
+        """Write with generation + 1, fsynced, and clear the status: new material, so
+        whatever was wrong with the old one no longer applies."""
+        vault, profile_id = self.vault, self.profile_id
+        key = vault.key(create=True)
+        high_water, _ = vault._read_meta(profile_id)
+        generation = max(high_water, vault.generation(profile_id) or 0) + 1
+        envelope = seal(key, profile_id, provider, generation, dump_material(material))
+        path = vault.envelope_path(profile_id)
+        ensure_private_dir(path.parent)
+        remove_stale_temps(path)  # we hold the profile's lock: no live writer owns them
+        write_atomic(path, envelope)
+        vault._write_meta(profile_id, generation, ProfileStatus())
+        return StoredProfile(profile_id, provider, generation, material, ProfileStatus())
+
+    def mark(self, status: ProfileStatus) -> None:
+        high_water, _ = self.vault._read_meta(self.profile_id)
+        self.vault._write_meta(self.profile_id, high_water, status)
+
+    def delete(self) -> bool:
+        try:
+            self.vault.envelope_path(self.profile_id).unlink()
+        except FileNotFoundError:
+            return False
+        high_water, _ = self.vault._read_meta(self.profile_id)
+        self.vault._write_meta(self.profile_id, high_water, ProfileStatus())
+        return True

@@ -1,0 +1,101 @@
+"""What a token endpoint's refusal means, as a class of the failure taxonomy (AUTH.md step 7).
+
+Codes decide first (RFC 6749 §5.2 codes, and OpenAI's own in either body shape); the status
+decides only when no known code is present; message text never decides. A usage-limit or
+plan body is a quota or entitlement answer, never a reason to log in again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+
+from clawgate.auth.oauth._errors import TokenError
+from clawgate.errorbody import ErrorBody, parse_error_body, retry_after
+from clawgate.failures import FailureClass
+
+# The grant is gone: only a new login helps.
+DEAD_GRANT = frozenset(
+    {
+        "invalid_grant",  # RFC 6749 §5.2
+        "token_expired",
+        "refresh_token_expired",
+        "refresh_token_reused",
+        "refresh_token_invalidated",
+        "refresh_token_revoked",
+        "invalid_refresh_token",
+    }
+)
+
+_BY_CODE: Mapping[str, FailureClass] = {
+    **dict.fromkeys(DEAD_GRANT, FailureClass.AUTH_DEAD),
+    # Our request or registration is wrong; logging in again would not change it.
+    "invalid_client": FailureClass.BAD_REQUEST,
+    "unauthorized_client": FailureClass.BAD_REQUEST,
+    "unsupported_grant_type": FailureClass.BAD_REQUEST,
+    "invalid_scope": FailureClass.BAD_REQUEST,
+    "invalid_request": FailureClass.BAD_REQUEST,
+    # RFC 6749 §4.1.2.1: the issuer is overloaded or failing.
+    "server_error": FailureClass.SERVER_ERROR,
+    "temporarily_unavailable": FailureClass.SERVER_ERROR,
+    "slow_down": FailureClass.RATE_LIMIT,  # RFC 8628 §3.5
+    "rate_limit_exceeded": FailureClass.RATE_LIMIT,
+    "usage_limit_reached": FailureClass.QUOTA,
+    "insufficient_quota": FailureClass.QUOTA,
+    "usage_not_included": FailureClass.ENTITLEMENT,
+}
+
+
+def _by_status(status: int) -> FailureClass:
+    if status == 429:
+        return FailureClass.RATE_LIMIT
+    if status == 408:
+        return FailureClass.TIMEOUT
+    if status >= 500:
+        return FailureClass.SERVER_ERROR
+    if status in (400, 401, 403):
+        # RFC 6749 §5.2 sends refusals of the grant as 400/401 even without a code we know.
+        return FailureClass.AUTH_DEAD
+    return FailureClass.BAD_REQUEST
+
+
+def classify_refusal(
+    status: int, headers: Mapping[str, str], body: bytes, *, now: float, endpoint: str
+) -> TokenError:
+    error = parse_error_body(body)
+    failure = next((_BY_CODE[c] for c in error.codes if c in _BY_CODE), None)
+    if failure is None:
+        failure = _by_status(status)
+    code = next((c for c in error.codes if c in _BY_CODE), error.code or error.type)
+    words = error.message or code or f"HTTP {status}"
+    return TokenError(
+        f"the token endpoint ({endpoint}) refused: {words}",
+        failure=failure,
+        error_code=code,
+        status=status,
+        retry_after=retry_after(headers, now),
+        resets_at=_resets_at(error, now),
+    )
+
+
+def _resets_at(error: ErrorBody, now: float) -> float | None:
+    # OpenAI's usage-limit body: {"error": {"type": "usage_limit_reached", "resets_at": <epoch>,
+    # "resets_in_seconds": n}}.
+    fields = error.fields or {}
+    at = fields.get("resets_at")
+    if isinstance(at, int | float) and at > 0:
+        return float(at)
+    within = fields.get("resets_in_seconds")
+    if isinstance(within, int | float) and within >= 0:
+        return now + float(within)
+    return None
+
+
+def classify_exception(exc: httpx.TransportError, *, endpoint: str) -> TokenError:
+    """A request that got no answer: a timeout or a network failure, both transient."""
+    if isinstance(exc, httpx.TimeoutException):
+        failure, what = FailureClass.TIMEOUT, "timed out"
+    else:
+        failure, what = FailureClass.NETWORK, f"could not be reached ({type(exc).__name__})"
+    return TokenError(f"the token endpoint ({endpoint}) {what}", failure=failure)
