@@ -63,9 +63,11 @@ async def test_browser_login_brings_the_code_to_the_loopback_listener(
 
     query = parse_qs(urlsplit(ui.urls[0]).query)
     assert query["code_challenge_method"] == ["S256"]
-    assert query["state"][0] and query["state"][0] not in query["code_challenge"][0]
+    assert query["state"][0]
+    assert query["state"][0] not in query["code_challenge"][0]
     redirect = urlsplit(query["redirect_uri"][0])
-    assert redirect.hostname == "127.0.0.1" and redirect.port not in (None, 0)
+    assert redirect.hostname == "127.0.0.1"
+    assert redirect.port not in (None, 0)
     assert urlsplit(delivered[0]).netloc == redirect.netloc  # the browser ended at our listener
     assert tokens.refresh_token is not None
     assert (await userinfo(idp, http, tokens.access_token.reveal())).status_code == 200
@@ -88,8 +90,10 @@ async def test_listener_answers_with_a_page_and_connection_close(
     await browser_login(tools, await client_for(idp, http), settings_redirect())
     await ui.settle()
     stale, good = pages
-    assert stale.status_code == 400 and "Not this login" in stale.text
-    assert good.status_code == 200 and "Logged in" in good.text
+    assert stale.status_code == 400
+    assert "Not this login" in stale.text
+    assert good.status_code == 200
+    assert "Logged in" in good.text
     assert good.headers["connection"] == "close"
 
 
@@ -150,7 +154,8 @@ async def test_device_login_end_to_end(
 
     ui.on_code = person
     tokens = await device_login(tools, await client_for(idp, http))
-    assert ui.codes and ui.codes[0][2] > 0
+    assert ui.codes
+    assert ui.codes[0][2] > 0
     assert (await userinfo(idp, http, tokens.access_token.reveal())).status_code == 200
 
 
