@@ -104,8 +104,9 @@ async def test_without_the_lock_two_refreshes_revoke_the_whole_grant(
         await refresh(http, client(idp), token.refresh, now=clock.now())
     assert replay.value.failure is FailureClass.AUTH_DEAD
     assert first.refresh_token is not None
-    with pytest.raises(TokenError, match="invalid_grant|grant request is invalid"):
+    with pytest.raises(TokenError) as revoked:
         await refresh(http, client(idp), first.refresh_token, now=clock.now())
+    assert revoked.value.error_code == "invalid_grant"
 
 
 async def test_a_dead_grant_is_durable_needs_login_and_material_is_kept(
