@@ -13,6 +13,7 @@ from clawgate.auth._imports import (
     import_openclaw,
 )
 from clawgate.auth._login import choose_method, login
+from clawgate.auth._probe import CredentialCheck, check_credential
 from clawgate.auth._profiles import (
     TOKEN_SHAPES,
     ProfileInputError,
@@ -33,12 +34,14 @@ __all__ = [
     "Broker",
     "BrokerAuth",
     "Credential",
+    "CredentialCheck",
     "CredentialError",
     "ImportReport",
     "ProfileInputError",
     "ProfileView",
     "add_api_key",
     "bearer",
+    "check_credential",
     "check_provider",
     "choose_method",
     "import_codex_cli",

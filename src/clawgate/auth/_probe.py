@@ -1,0 +1,50 @@
+"""The credential step of a probe: exactly the broker call a turn makes, reported.
+
+Probe and turn share this path (AUTH.md, "Failure modes" 1): what the probe says about a
+profile is what the next turn will find.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from clawgate.auth._broker import Broker, CredentialError, How
+from clawgate.failures import FailureClass
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    profile_id: str
+    ok: bool
+    how: How | None = None  # used as is (memory/vault), adopted, refreshed, stale-but-valid
+    failure: FailureClass | None = None
+    message: str | None = None
+    fix: str | None = None
+    valid_for: float | None = None  # seconds of access-token validity left
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile_id,
+            "ok": self.ok,
+            "how": self.how,
+            "failure": self.failure.value if self.failure else None,
+            "message": self.message,
+            "fix": self.fix,
+            "validFor": self.valid_for,
+        }
+
+
+async def check_credential(broker: Broker, profile_id: str) -> CredentialCheck:
+    try:
+        credential = await broker.credential(profile_id)
+    except CredentialError as exc:
+        return CredentialCheck(
+            profile_id, False, failure=exc.failure, message=exc.message, fix=exc.fix
+        )
+    left = None
+    if credential.expires_at is not None:
+        left = credential.expires_at - broker.clock.now()
+    return CredentialCheck(
+        profile_id, True, how=credential.how, message=credential.note, valid_for=left
+    )
