@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
 from datetime import UTC, datetime
 
 import click
+import httpx
 from rich.table import Table
 
 from clawgate import auth
+from clawgate.auth.logins import METHODS, Method
+from clawgate.auth.oauth import LoginTools
 from clawgate.cli._app import App, pass_app
+from clawgate.cli._login_ui import TerminalUI
+from clawgate.clock import SystemClock
 from clawgate.vault import KeyUnavailable, StoredProfile
 
 _DURATION = re.compile(r"(\d+)([smhdw])")
@@ -38,6 +44,63 @@ def _stored(app: App, stored: StoredProfile) -> None:
         f"stored {stored.profile_id} ({stored.kind.value}, {stored.kind.billing}) "
         f"generation {stored.generation}, vault key from {source}"
     )
+
+
+@auth_group.command("login")
+@click.option("--provider", required=True, help="Provider id, e.g. openai-codex.")
+@click.option("--method", type=click.Choice(METHODS), help="Default: the provider's first method.")
+@click.option(
+    "--device-code",
+    is_flag=True,
+    help="Enter a code on another device (same as --method device-code).",
+)
+@click.option("--profile-id", help="Defaults to <provider>:<email> or <provider>:default.")
+@click.option("--set-default", is_flag=True, help="Put this profile first in auth.order.")
+@click.option("--no-browser", is_flag=True, help="Print the login address; do not open a browser.")
+@pass_app
+def login(
+    app: App,
+    provider: str,
+    method: Method | None,
+    device_code: bool,
+    profile_id: str | None,
+    set_default: bool,
+    no_browser: bool,
+) -> None:
+    """Log in to PROVIDER and keep the login as a profile in the vault.
+
+    Nothing is stored unless the login completes; a new login of an existing profile
+    replaces its credentials and clears its needs_login state.
+    """
+    auth.check_provider(provider)
+    settings = app.config.settings
+    ui = TerminalUI(app.err, open_browser=not no_browser)
+
+    async def run() -> StoredProfile:
+        async with httpx.AsyncClient(timeout=30) as http:
+            tools = LoginTools(http=http, clock=SystemClock(), sleep=ui.sleep, ui=ui)
+            return await auth.login(
+                tools,
+                app.vault,
+                settings,
+                app.paths.config_file,
+                app.env,
+                provider,
+                method=method,
+                device_code=device_code,
+                profile_id=profile_id,
+                set_default=set_default,
+            )
+
+    try:
+        stored = asyncio.run(run())
+    except KeyboardInterrupt:
+        ui.close()
+        app.err.print("login cancelled: nothing was stored")
+        raise SystemExit(130) from None
+    finally:
+        ui.close()
+    _stored(app, stored)
 
 
 @auth_group.command("add")

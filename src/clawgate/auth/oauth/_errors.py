@@ -31,6 +31,8 @@ class OAuthError(ClawgateError):
         self.failure = failure
         self.error_code = error_code  # the issuer's machine-readable code, when it sent one
         self.code = failure.value
+        # What the person asked for cannot work as asked: a usage error.
+        self.exit_code = 2 if failure is FailureClass.BAD_REQUEST else 1
 
 
 class TokenError(OAuthError):
