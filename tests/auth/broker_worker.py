@@ -2,7 +2,8 @@
 profile, then use what they got at the issuer's userinfo endpoint.
 
 python -m tests.auth.broker_worker STATE_DIR CALLERS NOW
-Waits for a line on stdin (so that all processes start together), prints one JSON line.
+Waits for a line on stdin (so that all processes start together), prints one JSON line:
+per caller, what the broker did, the generation, the userinfo status and the wait in ms.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -28,10 +30,12 @@ async def main(state: Path, callers: int, now: float) -> None:
         sys.stdin.readline()
 
         async def caller() -> dict[str, object]:
+            started = time.perf_counter()
             try:
                 credential = await the_broker.credential(PROFILE)
             except auth.CredentialError as exc:
                 return {"error": exc.code}
+            waited = (time.perf_counter() - started) * 1000
             assert credential.token is not None
             me = await http.get(
                 f"{issuer.issuer}/me",
@@ -41,6 +45,7 @@ async def main(state: Path, callers: int, now: float) -> None:
                 "how": credential.how,
                 "generation": credential.generation,
                 "me": me.status_code,
+                "ms": waited,
             }
 
         results = await asyncio.gather(*(caller() for _ in range(callers)))

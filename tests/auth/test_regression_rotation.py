@@ -83,9 +83,10 @@ async def test_ten_day_token_rotation_end_to_end(
 
     # A fresh process uses the stored token as is, then refreshes with the rotated one.
     [as_is] = fresh_process(state, clock.now())
-    assert as_is == {"how": "vault", "generation": new.generation, "me": 200}
+    assert (as_is["how"], as_is["generation"], as_is["me"]) == ("vault", new.generation, 200)
     [rotated] = fresh_process(state, clock.now() + 11 * DAY)
-    assert rotated == {"how": "refreshed", "generation": new.generation + 1, "me": 200}
+    after = (rotated["how"], rotated["generation"], rotated["me"])
+    assert after == ("refreshed", new.generation + 1, 200)
     assert idp.refreshes() == {"success": 2, "error": 0}
 
     # The grant dies on the issuer's side: probe and turn both say so, with the same fix.

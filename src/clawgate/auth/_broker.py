@@ -100,6 +100,7 @@ class _Entry:
     session: SessionToken | None = None
     failures: int = 0
     backoff_until: float = 0.0
+    memo: Credential | None = None  # the step-1 answer, built once
 
 
 def material_expiry(material: Material) -> float | None:
@@ -145,10 +146,15 @@ class Broker:
         ``force_refresh_if_generation``: the model endpoint rejected that generation (401);
         reload, and refresh unless the vault already holds something newer (step 8)."""
         entry = self._entries.get(profile_id)
-        if entry is not None and force_refresh_if_generation is None:
-            found = self._fresh(entry)  # step 1
-            if found is not None:
-                return found
+        if entry is not None and force_refresh_if_generation is None:  # step 1
+            memo = entry.memo
+            if memo is not None and (
+                memo.expires_at is None or memo.expires_at - self.clock.now() > self.margin
+            ):
+                return memo
+            entry.memo = self._fresh(entry)
+            if entry.memo is not None:
+                return entry.memo
         credential = await self._single_flight(profile_id, force_refresh_if_generation)
         forced = force_refresh_if_generation
         if forced is not None and credential.generation <= forced and credential.how == "vault":
@@ -307,6 +313,7 @@ class Broker:
         if mark is not None:
             mark.mark(status)
             entry.stored = replace(entry.stored, status=status)
+            entry.memo = None
         return CredentialError(
             entry.stored.profile_id, message, failure=FailureClass.AUTH_DEAD, fix=fix
         )
@@ -337,6 +344,7 @@ class Broker:
                 ) from None
             raise self._error(entry, exc.message, exc.failure) from None
         entry.expires_at = entry.session.expires_at
+        entry.memo = None
         found = self._fresh(entry, how="refreshed", margin=0.0)
         if found is None:
             raise self._error(
