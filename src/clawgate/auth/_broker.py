@@ -337,7 +337,8 @@ class Broker:
             )
         except TokenError as exc:
             if exc.failure is FailureClass.AUTH_DEAD:
-                raise self._dead(entry, exc.message, None) from None
+                async with self.vault.alock(entry.stored.profile_id, wait=self.lock_wait) as held:
+                    raise self._dead(entry, exc.message, held) from None
             if exc.failure in _TRANSIENT:
                 raise self._error(
                     entry, exc.message, FailureClass.AUTH_TRANSIENT, retry_after=exc.retry_after
