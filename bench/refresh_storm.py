@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -24,8 +23,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from tests.auth.broker_worker import collect, release, start_workers
 from tests.auth.helpers import PROFILE, broker, device_login
-from tests.auth.test_broker import start_workers
 from tests.oidc_server import OidcServer, oidc_server
 
 from clawgate.clock import ManualClock
@@ -39,14 +38,8 @@ def storm(idp: OidcServer, processes: int, callers: int) -> dict[str, float]:
         before = idp.refreshes()
         workers = start_workers(state, processes, callers, clock.now() + 7200)
         time.sleep(1.0 + 0.15 * processes)  # let every process import and open the vault
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        calls = []
-        for worker in workers:
-            out, _ = worker.communicate(timeout=300)
-            calls.extend(json.loads(out))
+        release(workers)
+        calls = [call for process in collect(workers) for call in process]
         after = idp.refreshes()
     waits = sorted(float(c["ms"]) for c in calls if "ms" in c)
     return {

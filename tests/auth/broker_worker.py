@@ -10,15 +10,49 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from clawgate import auth
 from clawgate.clock import ManualClock
 from tests.auth.helpers import PROFILE, broker, settings
+
+ROOT = Path(__file__).parents[2]
+
+
+def start_workers(
+    state: Path, processes: int, callers: int, now: float
+) -> list[subprocess.Popen[str]]:
+    """Start the processes; each waits for `release`."""
+    command = [sys.executable, "-m", "tests.auth.broker_worker", str(state), str(callers)]
+    return [
+        subprocess.Popen(
+            [*command, str(now)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(processes)
+    ]
+
+
+def release(workers: list[subprocess.Popen[str]]) -> None:
+    for worker in workers:  # all at once
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+
+
+def collect(workers: list[subprocess.Popen[str]]) -> list[list[dict[str, Any]]]:
+    """Each process's results, in order; a process that failed fails the caller."""
+    results = []
+    for worker in workers:
+        out, _ = worker.communicate(timeout=300)
+        assert worker.returncode == 0, f"a worker exited with {worker.returncode}"
+        results.append(json.loads(out))
+    return results
 
 
 async def main(state: Path, callers: int, now: float) -> None:

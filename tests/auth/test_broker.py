@@ -3,11 +3,8 @@ the whole grant when a rotated one is replayed (AUTH.md, "The credential broker"
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from clawgate.clock import ManualClock
 from clawgate.failures import FailureClass
 from clawgate.secret import Secret
 from clawgate.vault import OAuthMaterial
+from tests.auth.broker_worker import collect, release, start_workers
 from tests.auth.helpers import PROFILE, broker, device_login, vault
 from tests.oidc_server import CLIENT_ID, OidcServer
 
@@ -212,36 +210,14 @@ async def test_a_second_401_is_returned_not_retried(
     assert seen[0] != seen[1]
 
 
-def start_workers(
-    state: Path, processes: int, callers: int, now: float
-) -> list[subprocess.Popen[str]]:
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.auth.broker_worker", str(state), str(callers), str(now)],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(processes)
-    ]
-
-
 async def test_a_refresh_storm_across_processes_makes_exactly_one_refresh(
     idp: OidcServer, state: Path, clock: ManualClock
 ) -> None:
     await device_login(idp, state, clock)
     before = idp.refreshes()
     workers = start_workers(state, processes=8, callers=20, now=clock.now() + 2 * HOUR)
-    for worker in workers:  # all at once
-        assert worker.stdin is not None
-        worker.stdin.write("go\n")
-        worker.stdin.flush()
-    results = []
-    for worker in workers:
-        out, _ = worker.communicate(timeout=120)
-        assert worker.returncode == 0
-        results.append(json.loads(out))
+    release(workers)
+    results = collect(workers)
 
     after = idp.refreshes()
     assert after["success"] - before["success"] == 1
@@ -262,9 +238,7 @@ async def test_a_refresher_killed_mid_request_leaves_the_store_consistent(
     idp.token_delay(10_000)
     try:
         [victim] = start_workers(state, processes=1, callers=5, now=clock.now() + 2 * HOUR)
-        assert victim.stdin is not None
-        victim.stdin.write("go\n")
-        victim.stdin.flush()
+        release([victim])
         # Wait until the victim holds the profile's lock, i.e. is inside the refresh.
         probe = filelock.FileLock(next((state / "vault" / "locks").glob("*.lock")), timeout=0)
         deadline = 200

@@ -6,7 +6,6 @@ every step, including after the grant dies."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from clawgate.auth.oauth import OAuthClient, revoke
 from clawgate.clock import ManualClock
 from clawgate.failures import FailureClass
 from clawgate.vault import OAuthMaterial
+from tests.auth.broker_worker import collect, release, start_workers
 from tests.auth.helpers import PROFILE, broker, device_login, vault
-from tests.auth.test_broker import start_workers
 from tests.oidc_server import CLIENT_ID, OidcServer, oidc_server
 
 pytestmark = pytest.mark.anyio
@@ -45,10 +44,9 @@ async def step(
 
 
 def fresh_process(state: Path, now: float) -> list[dict[str, object]]:
-    [worker] = start_workers(state, processes=1, callers=1, now=now)
-    out, _ = worker.communicate("go\n", timeout=60)
-    assert worker.returncode == 0
-    result: list[dict[str, object]] = json.loads(out)
+    workers = start_workers(state, processes=1, callers=1, now=now)
+    release(workers)
+    [result] = collect(workers)
     return result
 
 

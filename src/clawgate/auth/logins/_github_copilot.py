@@ -13,9 +13,8 @@ from clawgate.auth.oauth import (
     LoginTools,
     OAuthClient,
     OAuthError,
-    classify_exception,
-    classify_refusal,
     device_login,
+    get_json,
 )
 from clawgate.config import ProviderSettings
 from clawgate.failures import FailureClass
@@ -53,19 +52,8 @@ async def copilot_session(
     if not isinstance(material, TokenMaterial):
         raise OAuthError("a github-copilot profile must hold a GitHub token")
     url = endpoint(settings, "copilot_token_endpoint", COPILOT_TOKEN_URL) or COPILOT_TOKEN_URL
-    headers = {"Authorization": f"token {material.token.reveal()}", "Accept": "application/json"}
-    try:
-        response = await http.get(url, headers=headers)
-    except httpx.TransportError as exc:
-        raise classify_exception(exc, endpoint=url) from None
-    if not response.is_success:
-        raise classify_refusal(
-            response.status_code, response.headers, response.content, now=now, endpoint=url
-        )
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
+    headers = {"Authorization": f"token {material.token.reveal()}"}
+    answer = await get_json(http, url, headers=headers, now=now)
     token = answer.get("token") if isinstance(answer, dict) else None
     expires_at = answer.get("expires_at") if isinstance(answer, dict) else None
     if not isinstance(token, str) or not token:

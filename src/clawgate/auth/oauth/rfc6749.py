@@ -168,9 +168,28 @@ async def post_json(
     return await _post(http, endpoint, now, json=dict(body))
 
 
+async def get_json(
+    http: httpx.AsyncClient, endpoint: str, *, headers: Mapping[str, str], now: float
+) -> Any:
+    """GET a vendor endpoint's JSON answer, with the same classification of refusals."""
+    return await _request(http, "GET", endpoint, now, headers=headers)
+
+
 async def _post(http: httpx.AsyncClient, endpoint: str, now: float, **body: Any) -> Any:
+    return await _request(http, "POST", endpoint, now, **body)
+
+
+async def _request(
+    http: httpx.AsyncClient,
+    method: str,
+    endpoint: str,
+    now: float,
+    headers: Mapping[str, str] | None = None,
+    **body: Any,
+) -> Any:
+    headers = {"Accept": "application/json", **(headers or {})}
     try:
-        response = await http.post(endpoint, headers={"Accept": "application/json"}, **body)
+        response = await http.request(method, endpoint, headers=headers, **body)
     except httpx.TransportError as exc:
         raise classify_exception(exc, endpoint=endpoint) from None
     return _json_answer(response, endpoint, now=now)
