@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -105,16 +106,47 @@ async def test_openai_device_login_variant(
     assert stored.profile_id == PROFILE
 
 
+@dataclass
+class LoggedIn:
+    """A ChatGPT login made through the fake, and everything a test needs around it."""
+
+    stored: StoredProfile
+    state: Path
+    config: Path
+    http: httpx.AsyncClient
+    clock: ManualClock
+    fake: FakeOpenAIAuth
+    issuer: str
+
+    def broker(self) -> auth.Broker:
+        return broker(self.state, self.config, self.http, self.clock)
+
+    def load(self) -> StoredProfile:
+        return vault(self.state).load(PROFILE)
+
+    async def turn(self, flow: auth.BrokerAuth) -> httpx.Response:
+        """A model call as a turn makes it: through the broker's auth flow."""
+        url = f"{self.issuer}/backend-api/codex/responses"
+        return await self.http.post(url, json={}, auth=flow)
+
+
 @pytest.fixture
-async def logged_in(
-    state: Path, config: Path, tools: LoginTools, ui: ScriptedUI, fake: FakeOpenAIAuth
-) -> StoredProfile:
-    ui.on_code = lambda code, uri: _approve(fake)
-    return await login(state, config, tools, device=True)
+async def account(
+    state: Path,
+    config: Path,
+    tools: LoginTools,
+    ui: ScriptedUI,
+    fake: FakeOpenAIAuth,
+    http: httpx.AsyncClient,
+    clock: ManualClock,
+    issuer: str,
+) -> LoggedIn:
+    async def approve(code: str, uri: str) -> None:
+        fake.approve()
 
-
-async def _approve(fake: FakeOpenAIAuth) -> None:
-    fake.approve()
+    ui.on_code = approve
+    stored = await login(state, config, tools, device=True)
+    return LoggedIn(stored, state, config, http, clock, fake, issuer)
 
 
 DEAD = [
@@ -129,30 +161,25 @@ DEAD = [
 @pytest.mark.parametrize("refusal", DEAD)
 async def test_dead_grant_refusals_become_needs_login_with_the_fix(
     refusal: str,
-    logged_in: StoredProfile,
-    state: Path,
-    config: Path,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-    fake: FakeOpenAIAuth,
+    account: LoggedIn,
 ) -> None:
-    fake.token_replies.append(REFUSALS[refusal])
+    account.fake.token_replies.append(REFUSALS[refusal])
     if refusal in ("refresh_token_reused", "invalid_grant"):
-        fake.token_replies.append(REFUSALS[refusal])  # not cured by the one re-read either
-    clock.advance(11 * DAY)
+        account.fake.token_replies.append(REFUSALS[refusal])  # not cured by the one re-read either
+    account.clock.advance(11 * DAY)
     with pytest.raises(auth.CredentialError) as dead:
-        await broker(state, config, http, clock).credential(PROFILE)
+        await account.broker().credential(PROFILE)
     assert dead.value.failure is FailureClass.AUTH_DEAD
     assert dead.value.fix == FIX
-    after = vault(state).load(PROFILE)
-    assert after.material == logged_in.material
-    assert after.generation == logged_in.generation
+    after = account.load()
+    assert after.material == account.stored.material
+    assert after.generation == account.stored.generation
     assert after.status.state == "needs_login"
     assert after.status.message is not None
     provider_words = REFUSALS[refusal].body["error"]
     words = provider_words["message"] if isinstance(provider_words, dict) else "Invalid refresh"
     assert words in after.status.message
-    assert fake.refresh_calls == 1
+    assert account.fake.refresh_calls == 1
 
 
 TRANSIENT = {
@@ -167,68 +194,53 @@ TRANSIENT = {
 @pytest.mark.parametrize("refusal", sorted(TRANSIENT))
 async def test_transient_refusals_keep_the_material_and_a_still_valid_token(
     refusal: str,
-    logged_in: StoredProfile,
-    state: Path,
-    config: Path,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-    fake: FakeOpenAIAuth,
+    account: LoggedIn,
 ) -> None:
-    fake.token_replies.append(REFUSALS[refusal])
-    clock.advance(10 * DAY - 120)  # two minutes left: inside the margin, still usable
-    the_broker = broker(state, config, http, clock)
+    account.fake.token_replies.append(REFUSALS[refusal])
+    account.clock.advance(10 * DAY - 120)  # two minutes left: inside the margin, still usable
+    the_broker = account.broker()
     credential = await the_broker.credential(PROFILE)
     assert credential.how == "stale-but-valid"
     assert credential.note is not None
-    assert isinstance(logged_in.material, OAuthMaterial)
-    assert credential.token == logged_in.material.access
-    after = vault(state).load(PROFILE)
+    assert isinstance(account.stored.material, OAuthMaterial)
+    assert credential.token == account.stored.material.access
+    after = account.load()
     assert after.status.state == "ok"
-    assert after.material == logged_in.material
+    assert after.material == account.stored.material
     # Backoff: the next call does not hammer the issuer.
     await the_broker.credential(PROFILE)
-    assert fake.refresh_calls == 1
+    assert account.fake.refresh_calls == 1
 
 
 async def test_retry_after_is_honoured_then_the_refresh_happens(
-    logged_in: StoredProfile,
-    state: Path,
-    config: Path,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-    fake: FakeOpenAIAuth,
+    account: LoggedIn,
 ) -> None:
-    fake.token_replies.append(REFUSALS["429-retry-after"])
-    clock.advance(11 * DAY)  # expired: nothing usable while the issuer says wait
-    fake.now = clock.now()
-    the_broker = broker(state, config, http, clock)
+    account.fake.token_replies.append(REFUSALS["429-retry-after"])
+    account.clock.advance(11 * DAY)  # expired: nothing usable while the issuer says wait
+    account.fake.now = account.clock.now()
+    the_broker = account.broker()
     with pytest.raises(auth.CredentialError) as wait:
         await the_broker.credential(PROFILE)
     assert wait.value.failure is FailureClass.AUTH_TRANSIENT
     assert wait.value.retry_after == 30
-    clock.advance(29)
+    account.clock.advance(29)
     with pytest.raises(auth.CredentialError):
         await the_broker.credential(PROFILE)
-    assert fake.refresh_calls == 1
-    clock.advance(2)
+    assert account.fake.refresh_calls == 1
+    account.clock.advance(2)
     assert (await the_broker.credential(PROFILE)).how == "refreshed"
-    assert fake.refresh_calls == 2
+    assert account.fake.refresh_calls == 2
 
 
 async def test_a_refresh_that_times_out_is_transient(
-    logged_in: StoredProfile,
-    state: Path,
-    config: Path,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-    fake: FakeOpenAIAuth,
+    account: LoggedIn,
 ) -> None:
-    fake.token_replies.append(Reply(200, {}, delay=0.8))  # refresh_timeout is 0.5 s
-    clock.advance(11 * DAY)
+    account.fake.token_replies.append(Reply(200, {}, delay=0.8))  # refresh_timeout is 0.5 s
+    account.clock.advance(11 * DAY)
     with pytest.raises(auth.CredentialError, match="timed out") as slow:
-        await broker(state, config, http, clock).credential(PROFILE)
+        await account.broker().credential(PROFILE)
     assert slow.value.failure is FailureClass.AUTH_TRANSIENT
-    assert vault(state).load(PROFILE).status.state == "ok"
+    assert account.load().status.state == "ok"
 
 
 @pytest.mark.parametrize(
@@ -238,70 +250,52 @@ async def test_a_refresh_that_times_out_is_transient(
 async def test_usage_limit_and_plan_bodies_are_never_a_relogin(
     refusal: str,
     failure: FailureClass,
-    logged_in: StoredProfile,
-    state: Path,
-    config: Path,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-    fake: FakeOpenAIAuth,
+    account: LoggedIn,
 ) -> None:
-    fake.token_replies.append(REFUSALS[refusal])
-    clock.advance(11 * DAY)
+    account.fake.token_replies.append(REFUSALS[refusal])
+    account.clock.advance(11 * DAY)
     with pytest.raises(auth.CredentialError) as limited:
-        await broker(state, config, http, clock).credential(PROFILE)
+        await account.broker().credential(PROFILE)
     assert limited.value.failure is failure
     assert limited.value.fix is None
     if refusal == "usage_limit_reached":
         assert limited.value.resets_at == 1_900_007_200
-    assert vault(state).load(PROFILE).status.state == "ok"
+    assert account.load().status.state == "ok"
 
 
 async def test_model_endpoint_token_expired_refreshes_once_and_retries(
-    logged_in: StoredProfile,
-    state: Path,
-    config: Path,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-    fake: FakeOpenAIAuth,
-    issuer: str,
+    account: LoggedIn,
 ) -> None:
-    fake.model_replies.append(REFUSALS["token_expired"])
-    flow = auth.BrokerAuth(broker(state, config, http, clock), PROFILE)
-    response = await http.post(f"{issuer}/backend-api/codex/responses", json={}, auth=flow)
+    account.fake.model_replies.append(REFUSALS["token_expired"])
+    flow = auth.BrokerAuth(account.broker(), PROFILE)
+    response = await account.http.post(
+        f"{account.issuer}/backend-api/codex/responses", json={}, auth=flow
+    )
     assert response.status_code == 200
     assert [c.how for c in flow.used] == ["vault", "refreshed"]
-    assert fake.refresh_calls == 1
+    assert account.fake.refresh_calls == 1
 
 
 async def test_model_endpoint_usage_limit_passes_through_without_refresh(
-    logged_in: StoredProfile,
-    state: Path,
-    config: Path,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-    fake: FakeOpenAIAuth,
-    issuer: str,
+    account: LoggedIn,
 ) -> None:
-    fake.model_replies.append(REFUSALS["usage_limit_reached"])
-    flow = auth.BrokerAuth(broker(state, config, http, clock), PROFILE)
-    response = await http.post(f"{issuer}/backend-api/codex/responses", json={}, auth=flow)
+    account.fake.model_replies.append(REFUSALS["usage_limit_reached"])
+    flow = auth.BrokerAuth(account.broker(), PROFILE)
+    response = await account.http.post(
+        f"{account.issuer}/backend-api/codex/responses", json={}, auth=flow
+    )
     assert response.status_code == 429
     assert response.json()["error"]["type"] == "usage_limit_reached"
-    assert fake.refresh_calls == 0
-    assert vault(state).load(PROFILE).status.state == "ok"
+    assert account.fake.refresh_calls == 0
+    assert account.load().status.state == "ok"
 
 
 async def test_a_refresh_for_another_account_is_refused(
-    logged_in: StoredProfile,
-    state: Path,
-    config: Path,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-    fake: FakeOpenAIAuth,
+    account: LoggedIn,
 ) -> None:
-    fake.account = "acct-someone-else"
-    clock.advance(11 * DAY)
+    account.fake.account = "acct-someone-else"
+    account.clock.advance(11 * DAY)
     with pytest.raises(auth.CredentialError, match="another account") as refused:
-        await broker(state, config, http, clock).credential(PROFILE)
+        await account.broker().credential(PROFILE)
     assert refused.value.failure is FailureClass.AUTH_DEAD
-    assert vault(state).load(PROFILE).material == logged_in.material
+    assert account.load().material == account.stored.material
