@@ -24,7 +24,7 @@ import httpx
 from clawgate.auth._jwt import expiry
 from clawgate.auth.logins import AccountMismatch, LoginSpec, SessionToken, login_spec
 from clawgate.auth.logins import material_from_tokens as _material
-from clawgate.auth.oauth import OAuthError, TokenError, refresh
+from clawgate.auth.oauth import OAuthClient, OAuthError, TokenError, refresh
 from clawgate.clock import Clock, SystemClock
 from clawgate.config import ProviderSettings, Settings
 from clawgate.errors import ClawgateError
@@ -135,6 +135,7 @@ class Broker:
         self.jitter = jitter
         self._entries: dict[str, _Entry] = {}
         self._flights: dict[str, asyncio.Future[Credential]] = {}
+        self._clients: dict[str, OAuthClient] = {}  # by provider: discovery once per process
 
     # The public surface ---------------------------------------------------------------------
 
@@ -161,10 +162,6 @@ class Broker:
             # We joined a renewal that was not forced and that returned the rejected token.
             credential = await self._single_flight(profile_id, forced)
         return credential
-
-    def forget(self, profile_id: str) -> None:
-        """Drop what is held, e.g. after a login or logout by this process."""
-        self._entries.pop(profile_id, None)
 
     # Step 2: one renewal per profile in this process ----------------------------------------
 
@@ -226,7 +223,7 @@ class Broker:
             raise self._dead(entry, "the access token expired and there is no refresh token", held)
         try:
             async with asyncio.timeout(self.refresh_timeout):  # step 5
-                client = await spec.client(self.http, self._provider_settings(entry))
+                client = await self._client(entry, spec)
                 tokens = await refresh(self.http, client, material.refresh, now=self.clock.now())
             new = _material(tokens, now=self.clock.now(), identity=spec.identity, previous=material)
         except TimeoutError:
@@ -427,6 +424,15 @@ class Broker:
     def _provider_settings(self, entry: _Entry) -> ProviderSettings:
         found = self.settings.models.providers.get(entry.stored.provider)
         return found or ProviderSettings()
+
+    async def _client(self, entry: _Entry, spec: LoginSpec) -> OAuthClient:
+        provider = entry.stored.provider
+        client = self._clients.get(provider)
+        if client is None:
+            assert spec.client is not None
+            client = await spec.client(self.http, self._provider_settings(entry))
+            self._clients[provider] = client
+        return client
 
     def _has_session(self, entry: _Entry) -> bool:
         spec = self._spec(entry)
