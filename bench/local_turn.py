@@ -27,7 +27,7 @@ QUESTIONS = (
 
 
 async def main(runs: int, max_tokens: int, model: str) -> None:
-    provider = LocalProvider(ProviderSettings())
+    provider = LocalProvider("local", ProviderSettings())
     started = time.perf_counter()
     await provider.engine(model)
     load = time.perf_counter() - started

@@ -34,6 +34,11 @@ def parse_error_body(raw: bytes | str) -> ErrorBody:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return ErrorBody()
+    return error_from(document)
+
+
+def error_from(document: object) -> ErrorBody:
+    """The error in an already-decoded body or stream event; empty when there is none."""
     if not isinstance(document, dict):
         return ErrorBody()
     error = document.get("error")
@@ -46,8 +51,14 @@ def parse_error_body(raw: bytes | str) -> ErrorBody:
             message=_text(error.get("message")),
             fields=error,
         )
-    # Some endpoints put the code at the top level: {"code": "...", "message": "..."}.
-    return ErrorBody(code=_text(document.get("code")), message=_text(document.get("message")))
+    # Some endpoints, and the Responses API's `error` stream event, put the code at the top
+    # level: {"code": "...", "message": "..."}.
+    return ErrorBody(
+        code=_text(document.get("code")),
+        type=_text(document.get("type")) if document.get("type") != "error" else None,
+        message=_text(document.get("message")),
+        fields=document,
+    )
 
 
 def _text(value: object) -> str | None:

@@ -20,7 +20,7 @@ HELLO = (Message("user", "Say hello."),)
 
 def local(**models: str) -> LocalProvider:
     entries = [ProviderModel(id=name, path=path) for name, path in models.items()]
-    return LocalProvider(ProviderSettings(models=entries))
+    return LocalProvider("local", ProviderSettings(models=entries))
 
 
 async def collect(provider: LocalProvider, request: ModelRequest) -> list[object]:

@@ -3,8 +3,9 @@
 Routing sees only `ProviderError.failure` and the events; never a provider's HTTP.
 """
 
-from clawgate.providers import local
-from clawgate.providers._errors import ProviderError
+from clawgate.providers import anthropic, github_copilot, local, openai, openai_codex
+from clawgate.providers._classify import Classifier
+from clawgate.providers._errors import ProviderError, TimeoutPhase
 from clawgate.providers._events import (
     Completed,
     Message,
@@ -13,6 +14,7 @@ from clawgate.providers._events import (
     TextDelta,
     Usage,
 )
+from clawgate.providers._http import Access
 from clawgate.providers._registry import (
     BillingKind,
     Provider,
@@ -23,10 +25,20 @@ from clawgate.providers._registry import (
     register,
 )
 
-register(local.SPEC)
+for _spec in (
+    local.SPEC,
+    openai.SPEC,
+    openai.COMPATIBLE,
+    openai_codex.SPEC,
+    anthropic.SPEC,
+    github_copilot.SPEC,
+):
+    register(_spec)
 
 __all__ = [
+    "Access",
     "BillingKind",
+    "Classifier",
     "Completed",
     "Message",
     "ModelRequest",
@@ -37,6 +49,7 @@ __all__ = [
     "Providers",
     "StreamEvent",
     "TextDelta",
+    "TimeoutPhase",
     "Usage",
     "lookup",
     "register",

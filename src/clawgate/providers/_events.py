@@ -20,6 +20,8 @@ class ModelRequest:
     messages: tuple[Message, ...]
     max_tokens: int | None = None
     temperature: float | None = None
+    stream: bool = True  # False: ask for one JSON answer (still yielded as events)
+    session_id: str | None = None  # providers that key caches or limits by conversation
 
 
 @dataclass(frozen=True, slots=True)

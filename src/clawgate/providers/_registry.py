@@ -1,26 +1,38 @@
 """The table of providers: frozen specs, looked up by exact name.
 
-Built-in providers register through `register`, the same call a plugin would use.
+Built-in providers register through `register`, the same call a plugin would use. A provider
+id that is not registered but is configured with a ``baseUrl`` speaks the wire its ``api``
+names (an Ollama or OpenRouter entry is just an ``openai-compatible`` one with its own id).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from clawgate.config import ProviderSettings
 from clawgate.failures import FailureClass
 from clawgate.providers._errors import ProviderError
 from clawgate.providers._events import ModelRequest, StreamEvent
 
+if TYPE_CHECKING:
+    from clawgate.providers._http import Access
+
 BillingKind = Literal["subscription", "metered", "free"]
 
 
 class Provider(Protocol):
-    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
-        """Yield text deltas, then exactly one `Completed`; raise `ProviderError` on failure."""
+    def stream(
+        self, request: ModelRequest, access: Access | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Yield text deltas, then exactly one `Completed`; raise `ProviderError` on failure.
+
+        ``access`` is the profile's way to its credential (through the broker); None for
+        providers that need none."""
         ...
+
+    async def aclose(self) -> None: ...
 
 
 class ProviderSource(Protocol):
@@ -31,11 +43,18 @@ class ProviderSource(Protocol):
 class ProviderSpec:
     name: str
     billing: BillingKind
-    create: Callable[[ProviderSettings], Provider]
+    create: Callable[[str, ProviderSettings], Provider]
     default_models: tuple[str, ...] = ()
 
 
 _REGISTRY: dict[str, ProviderSpec] = {}
+
+# For configured provider ids that are not registered: which spec speaks their `api`.
+_BY_API = {
+    "openai-completions": "openai-compatible",
+    "openai-responses": "openai-compatible",
+    "anthropic-messages": "anthropic",
+}
 
 
 def register(spec: ProviderSpec) -> None:
@@ -44,16 +63,19 @@ def register(spec: ProviderSpec) -> None:
     _REGISTRY[spec.name] = spec
 
 
-def lookup(name: str) -> ProviderSpec:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
+def lookup(name: str, settings: ProviderSettings | None = None) -> ProviderSpec:
+    spec = _REGISTRY.get(name)
+    if spec is None and settings is not None and settings.base_url:
+        spec = _REGISTRY.get(_BY_API[settings.api or "openai-completions"])
+    if spec is None:
         known = ", ".join(sorted(_REGISTRY))
         raise ProviderError(
             FailureClass.UNAVAILABLE,
             f"unknown provider {name!r} (known: {known})",
-            fix="use a model ref of the form <provider>/<model> with a known provider",
-        ) from None
+            fix="use a model ref of the form <provider>/<model> with a known provider, or "
+            f"give models.providers.{name} a baseUrl and an api",
+        )
+    return spec
 
 
 class Providers:
@@ -66,7 +88,12 @@ class Providers:
     def get(self, name: str) -> Provider:
         provider = self._live.get(name)
         if provider is None:
-            spec = lookup(name)
-            provider = spec.create(self._settings.get(name) or ProviderSettings())
+            settings = self._settings.get(name) or ProviderSettings()
+            provider = lookup(name, settings).create(name, settings)
             self._live[name] = provider
         return provider
+
+    async def aclose(self) -> None:
+        live, self._live = list(self._live.values()), {}
+        for provider in live:
+            await provider.aclose()

@@ -14,6 +14,7 @@ from clawgate.config import DEFAULT_LOCAL_MODEL, ProviderSettings
 from clawgate.failures import FailureClass
 from clawgate.providers._errors import ProviderError
 from clawgate.providers._events import Completed, ModelRequest, StreamEvent, TextDelta, Usage
+from clawgate.providers._http import Access
 from clawgate.providers._registry import ProviderSpec
 from clawgate.providers.local._engine import DEFAULT_CONTEXT, Engine, load_engine
 from clawgate.providers.local._files import bundled_model_path, check_gguf
@@ -22,8 +23,11 @@ __all__ = ["SPEC", "LocalProvider"]
 
 
 class LocalProvider:
-    def __init__(self, settings: ProviderSettings) -> None:
+    def __init__(self, name: str, settings: ProviderSettings) -> None:
         self._models = {m.id: m for m in settings.models}
+
+    async def aclose(self) -> None:
+        """Engines are shared by the whole process and live as long as it does."""
 
     def _resolve(self, model: str) -> tuple[Path, bool, int]:
         entry = self._models.get(model)
@@ -43,7 +47,9 @@ class LocalProvider:
         check_gguf(path, bundled=bundled)
         return await load_engine(path, context)
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(
+        self, request: ModelRequest, access: Access | None = None
+    ) -> AsyncIterator[StreamEvent]:
         engine = await self.engine(request.model)
         body: dict[str, Any] = {
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],

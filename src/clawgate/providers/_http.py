@@ -1,0 +1,215 @@
+"""One provider's HTTP: its client, its deadlines, credentials from the broker, and every
+way a call can fail turned into a `ProviderError`.
+
+A call is `HttpTransport.exchange` (send, refuse non-2xx with the classified error) and then
+either `Exchange.json` or `Exchange.events` (server-sent events, decoded; a single event that
+is not JSON is skipped and logged, ROUTING.md "Streaming").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, SSEError
+
+from clawgate import __version__
+from clawgate.auth import Broker, BrokerAuth, Credential, CredentialError
+from clawgate.auth._httpx_auth import Apply, bearer
+from clawgate.clock import Clock, SystemClock
+from clawgate.config import Timeouts
+from clawgate.errorbody import ErrorBody
+from clawgate.failures import FailureClass
+from clawgate.providers._classify import Classifier, request_id_of
+from clawgate.providers._deadlines import Deadlines
+from clawgate.providers._errors import ProviderError
+
+__all__ = ["DONE", "Access", "Exchange", "HttpTransport"]
+
+log = logging.getLogger("clawgate.providers")
+
+# The Chat Completions end marker, ``data: [DONE]``, as an event of its own.
+DONE: dict[str, Any] = {"type": "[DONE]"}
+
+
+@dataclass(frozen=True)
+class Access:
+    """How a transport reaches one profile's credential: only ever through the broker."""
+
+    broker: Broker
+    profile_id: str
+
+    async def credential(self) -> Credential:
+        try:
+            return await self.broker.credential(self.profile_id)
+        except CredentialError as exc:
+            raise _from_credential(exc) from None
+
+    def auth(self, apply: Apply = bearer) -> BrokerAuth:
+        return BrokerAuth(self.broker, self.profile_id, apply)
+
+
+def _from_credential(exc: CredentialError) -> ProviderError:
+    return ProviderError(
+        exc.failure,
+        exc.message,
+        fix=exc.fix,
+        retry_after=exc.retry_after,
+        resets_at=exc.resets_at,
+    )
+
+
+class HttpTransport:
+    def __init__(
+        self, classifier: Classifier, timeouts: Timeouts, *, clock: Clock | None = None
+    ) -> None:
+        self.classifier = classifier
+        self.timeouts = timeouts
+        self.clock = clock or SystemClock()
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def provider(self) -> str:
+        return self.classifier.provider
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            connect = self.timeouts.connect
+            self._client = httpx.AsyncClient(
+                # No read limit here: Deadlines bounds each read by first token / idle / total.
+                timeout=httpx.Timeout(connect=connect, read=None, write=connect, pool=connect),
+                headers={"User-Agent": f"clawgate/{__version__}"},
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    @contextlib.asynccontextmanager
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+    ) -> AsyncIterator[Exchange]:
+        deadlines = Deadlines(self.timeouts, provider=self.provider)
+        request = self.client.build_request(method, url, json=json_body, headers=headers)
+        try:
+            response = await deadlines.wait(
+                self.client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, stream=True)
+            )
+        except CredentialError as exc:
+            raise _from_credential(exc) from None
+        except httpx.TransportError as exc:
+            raise self.classifier.exception(exc, answered=False) from None
+        try:
+            if not response.is_success:
+                try:
+                    body = await deadlines.wait(response.aread())
+                except httpx.TransportError:
+                    body = b""
+                raise self.classifier.response(
+                    response.status_code, response.headers, body, now=self.clock.now()
+                )
+            yield Exchange(response, deadlines, self.classifier, self.clock)
+        finally:
+            await response.aclose()
+
+
+class Exchange:
+    """A 2xx answer being read."""
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        deadlines: Deadlines,
+        classifier: Classifier,
+        clock: Clock,
+    ) -> None:
+        self.response = response
+        self.deadlines = deadlines
+        self.classifier = classifier
+        self.clock = clock
+        self.skipped = 0  # malformed events skipped
+
+    def failed(self, error: ErrorBody) -> ProviderError:
+        """An error the provider sent inside this 2xx answer."""
+        return self.classifier.stream_error(error, now=self.clock.now(), request_id=self.request_id)
+
+    @property
+    def request_id(self) -> str | None:
+        return request_id_of(self.response.headers)
+
+    def _broken(self, exc: httpx.TransportError) -> ProviderError:
+        error = self.classifier.exception(exc, answered=True)
+        error.request_id = self.request_id
+        return error
+
+    async def json(self) -> dict[str, Any]:
+        try:
+            raw = await self.deadlines.wait(self.response.aread())
+        except httpx.TransportError as exc:
+            raise self._broken(exc) from None
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise ProviderError(
+                FailureClass.STREAM_BROKEN,
+                f"{self.classifier.provider} answered {self.response.status_code} with a body "
+                "that is not a JSON object",
+                request_id=self.request_id,
+            )
+        return document
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Each event's JSON data, with its SSE event name under ``"event"`` when the data has
+        no ``type`` of its own; `DONE` for ``data: [DONE]``."""
+        source = EventSource(self.response).aiter_sse()
+        while True:
+            try:
+                sse = await self.deadlines.wait(anext(source))
+            except StopAsyncIteration:
+                return
+            except SSEError:
+                kind = self.response.headers.get("content-type", "no content type")
+                raise ProviderError(
+                    FailureClass.STREAM_BROKEN,
+                    f"{self.classifier.provider} answered with {kind}, not an event stream",
+                    request_id=self.request_id,
+                ) from None
+            except httpx.TransportError as exc:
+                raise self._broken(exc) from None
+            if not sse.data:
+                continue  # comments and keep-alives
+            if sse.data.strip() == "[DONE]":
+                yield DONE
+                continue
+            try:
+                data = json.loads(sse.data)
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):
+                self.skipped += 1
+                log.warning(
+                    "skipped a malformed stream event provider=%s event=%s bytes=%d request_id=%s",
+                    self.classifier.provider,
+                    sse.event,
+                    len(sse.data),
+                    self.request_id,
+                )
+                continue
+            data.setdefault("type", sse.event)
+            yield data

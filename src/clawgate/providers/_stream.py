@@ -1,0 +1,102 @@
+"""Turning a provider's decoded stream events into the normalized event stream.
+
+Each wire format (`_chat_completions`, `_responses`, `_messages`) is a small state machine:
+`feed` one decoded event, get normalized events back; `finish` when the body ends. `relay`
+drives one over an `Exchange`, so every wire gets the same deadlines, the same handling of
+errors sent inside the stream, and the same rule for an unfinished answer (ROUTING.md,
+"Streaming"): no `Completed` unless the provider really finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Protocol
+
+from clawgate.errorbody import ErrorBody, error_from
+from clawgate.failures import FailureClass
+from clawgate.providers._errors import ProviderError
+from clawgate.providers._events import Completed, StreamEvent, TextDelta, Usage
+from clawgate.providers._http import Exchange
+
+__all__ = [
+    "Wire",
+    "WireError",
+    "count",
+    "mapping",
+    "relay",
+    "relay_json",
+    "text",
+    "unfinished",
+    "usage",
+]
+
+
+class WireError(Exception):
+    """The provider reported an error inside a 2xx answer; `relay` classifies it."""
+
+    def __init__(self, document: object) -> None:
+        super().__init__("error event")
+        self.error: ErrorBody = error_from(document)
+
+
+class Wire(Protocol):
+    done: bool  # the terminal event was seen
+
+    def feed(self, data: dict[str, Any]) -> Iterator[StreamEvent]: ...
+
+    def finish(self, request_id: str | None) -> Completed:
+        """The final event, or `ProviderError` (stream_broken) if the answer is unfinished."""
+        ...
+
+
+async def relay(exchange: Exchange, wire: Wire) -> AsyncIterator[StreamEvent]:
+    try:
+        async for data in exchange.events():
+            for event in wire.feed(data):
+                if isinstance(event, TextDelta):
+                    exchange.deadlines.content()
+                yield event
+            if wire.done:
+                break
+    except WireError as exc:
+        raise exchange.failed(exc.error) from None
+    yield wire.finish(exchange.request_id)
+
+
+def unfinished(provider: str, what: str, request_id: str | None) -> ProviderError:
+    return ProviderError(
+        FailureClass.STREAM_BROKEN,
+        f"{provider}'s answer ended without {what}: it is incomplete",
+        request_id=request_id,
+    )
+
+
+def count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def usage(raw: object, input_key: str, output_key: str) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    return Usage(count(raw.get(input_key)), count(raw.get(output_key)))
+
+
+def text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+async def relay_json(
+    exchange: Exchange, parse: Callable[[dict[str, Any], str | None], Iterator[StreamEvent]]
+) -> AsyncIterator[StreamEvent]:
+    """A non-streamed answer, as the same events a stream would give."""
+    document = await exchange.json()
+    try:
+        events = list(parse(document, exchange.request_id))
+    except WireError as exc:
+        raise exchange.failed(exc.error) from None
+    for event in events:
+        yield event

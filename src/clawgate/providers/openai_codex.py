@@ -1,0 +1,139 @@
+"""The ChatGPT subscription backend (provider ``openai-codex``), reached with the profile's
+ChatGPT login (AUTH.md, "Provider facts").
+
+Turns go to ``{baseUrl}/codex/responses`` (Responses API, always streamed: the backend takes
+nothing else) with the ChatGPT account id, ``OpenAI-Beta: responses=experimental``, the
+``originator`` and a ``session_id``. Its usage limits arrive as ``usage_limit_reached`` (with
+``resets_at``) and ``usage_not_included`` and classify as quota and entitlement.
+`OpenAICodexProvider.usage` reads the 5-hour and weekly windows from ``{baseUrl}/wham/usage``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import httpx
+
+from clawgate.auth import Credential, bearer
+from clawgate.clock import Clock
+from clawgate.config import ProviderSettings
+from clawgate.providers import _responses
+from clawgate.providers._events import ModelRequest, StreamEvent
+from clawgate.providers._http import Access
+from clawgate.providers._provider import HttpProvider, needs_profile
+from clawgate.providers._registry import ProviderSpec
+from clawgate.providers._stream import count, mapping, text
+
+__all__ = ["SPEC", "OpenAICodexProvider", "UsageWindow", "UsageWindows"]
+
+DEFAULT_BASE_URL = "https://chatgpt.com/backend-api"
+ORIGINATOR = "clawgate"
+
+
+def _account(request: httpx.Request, credential: Credential) -> None:
+    bearer(request, credential)
+    if credential.account_id:
+        request.headers["chatgpt-account-id"] = credential.account_id
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    used_percent: int
+    window_seconds: int | None
+    resets_at: float | None
+
+
+@dataclass(frozen=True)
+class UsageWindows:
+    """The subscription's rate-limit windows: primary is the 5-hour one, secondary the week."""
+
+    plan: str | None
+    primary: UsageWindow | None
+    secondary: UsageWindow | None
+    limit_reached: bool
+
+
+def _window(raw: object, now: float) -> UsageWindow | None:
+    window = mapping(raw)
+    if not window:
+        return None
+    reset_at = window.get("reset_at")
+    after = window.get("reset_after_seconds")
+    if isinstance(reset_at, int | float) and not isinstance(reset_at, bool) and reset_at > 0:
+        resets: float | None = float(reset_at)
+    elif isinstance(after, int | float) and not isinstance(after, bool):
+        resets = now + float(after)
+    else:
+        resets = None
+    seconds = window.get("limit_window_seconds")
+    return UsageWindow(
+        used_percent=count(window.get("used_percent")),
+        window_seconds=seconds if isinstance(seconds, int) else None,
+        resets_at=resets,
+    )
+
+
+class OpenAICodexProvider(HttpProvider):
+    def __init__(
+        self, name: str, settings: ProviderSettings, *, clock: Clock | None = None
+    ) -> None:
+        super().__init__(
+            name,
+            settings,
+            default_base_url=DEFAULT_BASE_URL,
+            login_fix=f"log in again: clawgate models auth login --provider {name}",
+            clock=clock,
+        )
+
+    def _headers(self, session_id: str | None) -> dict[str, str]:
+        return {
+            "OpenAI-Beta": "responses=experimental",
+            "originator": ORIGINATOR,
+            "session_id": session_id or str(uuid.uuid4()),
+            "Accept": "text/event-stream",
+        }
+
+    async def stream(
+        self, request: ModelRequest, access: Access | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        if access is None:
+            raise needs_profile(self.name)
+        async for event in self.call(
+            self.url("/codex/responses"),
+            _responses.body(request, stream=True, limits=False),
+            stream=True,
+            wire=_responses.ResponsesStream(self.name, request.model),
+            parse=partial(_responses.from_json, self.name, request.model),
+            headers=self._headers(request.session_id),
+            auth=access.auth(_account),
+        ):
+            yield event
+
+    async def usage(self, access: Access) -> UsageWindows:
+        async with self.transport.exchange(
+            "GET",
+            self.url("/wham/usage"),
+            headers={"Accept": "application/json"},
+            auth=access.auth(_account),
+        ) as exchange:
+            document: dict[str, Any] = await exchange.json()
+        now = self.transport.clock.now()
+        limits = mapping(document.get("rate_limit"))
+        return UsageWindows(
+            plan=text(document.get("plan_type")),
+            primary=_window(limits.get("primary_window"), now),
+            secondary=_window(limits.get("secondary_window"), now),
+            limit_reached=limits.get("limit_reached") is True,
+        )
+
+
+SPEC = ProviderSpec(
+    name="openai-codex",
+    billing="subscription",
+    create=OpenAICodexProvider,
+    default_models=("gpt-5-codex",),
+)
