@@ -297,9 +297,7 @@ class Broker:
 
     def _dead(self, entry: _Entry, message: str, mark: Held | None) -> CredentialError:
         """A dead grant: durable ``needs_login`` (until the material changes) with the fix."""
-        spec = self._spec(entry)
-        provider = entry.stored.provider
-        fix = spec.fix_command() if spec else f"clawgate models auth login --provider {provider}"
+        fix = self._fix(entry)
         status = ProfileStatus(
             state="needs_login",
             message=message,
@@ -315,14 +313,25 @@ class Broker:
             entry.stored.profile_id, message, failure=FailureClass.AUTH_DEAD, fix=fix
         )
 
+    def _fix(self, entry: _Entry) -> str:
+        provider = entry.stored.provider
+        if isinstance(entry.stored.material, ApiKeyMaterial):
+            return (
+                f"replace the key: clawgate models auth add --provider {provider} --api-key-stdin"
+            )
+        spec = self._spec(entry)
+        return spec.fix_command() if spec else f"clawgate models auth login --provider {provider}"
+
     def _not_renewable(self, entry: _Entry, forced: int | None) -> Credential:
         stored = entry.stored
         if forced is not None:
             what = "API key" if isinstance(stored.material, ApiKeyMaterial) else "token"
-            raise self._error(
-                entry, f"the provider rejected the stored {what}", FailureClass.AUTH_DEAD
-            )
-        raise self._error(entry, "the stored token has expired", FailureClass.AUTH_DEAD)
+            message = f"the provider rejected the stored {what}"
+        else:
+            message = "the stored token has expired"
+        raise CredentialError(
+            stored.profile_id, message, failure=FailureClass.AUTH_DEAD, fix=self._fix(entry)
+        )
 
     async def _new_session(self, entry: _Entry, spec: LoginSpec) -> Credential:
         """GitHub Copilot: a short-lived token from the stored GitHub login, in memory only."""

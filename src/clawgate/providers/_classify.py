@@ -50,8 +50,11 @@ CODES: Mapping[str, FailureClass] = {
     "insufficient_quota": F.BILLING,  # metered account out of credit
     "billing_hard_limit_reached": F.BILLING,
     "unsupported_country_region_territory": F.ENTITLEMENT,
-    "server_error": F.SERVER_ERROR,
     "server_is_overloaded": F.OVERLOADED,
+    # GitHub Copilot
+    "model_max_prompt_tokens_exceeded": F.CONTEXT_OVERFLOW,
+    "model_not_supported": F.MODEL_NOT_FOUND,
+    "quota_exceeded": F.QUOTA,  # the plan's monthly premium-request allowance
     # ChatGPT subscription backend (openai-codex)
     "usage_limit_reached": F.QUOTA,
     "usage_not_included": F.ENTITLEMENT,
