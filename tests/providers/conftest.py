@@ -15,7 +15,7 @@ import pytest
 from clawgate.auth import Broker
 from clawgate.clock import ManualClock
 from clawgate.config import ProviderSettings, Settings
-from clawgate.providers import Access, ModelRequest, Message, StreamEvent
+from clawgate.providers import Access, Message, ModelRequest, StreamEvent
 from clawgate.providers._provider import HttpProvider
 from clawgate.providers.anthropic import AnthropicProvider
 from clawgate.providers.github_copilot import GitHubCopilotProvider
@@ -109,7 +109,11 @@ class Harness:
         return Access(self.broker, profile) if profile else None
 
     async def run(
-        self, case: str, request: ModelRequest | None = None, *, provider: HttpProvider | None = None
+        self,
+        case: str,
+        request: ModelRequest | None = None,
+        *,
+        provider: HttpProvider | None = None,
     ) -> list[StreamEvent]:
         """All events of one call; a failure propagates after the events before it."""
         provider = provider or self.provider(case)

@@ -176,3 +176,19 @@ async def test_a_clean_end_after_the_finish_without_done_is_complete_with_usage(
     final = events[-1]
     assert isinstance(final, Completed)
     assert final.usage == Usage(12, 3)
+
+
+async def test_the_request_id_header_wins_over_the_answer_id(
+    harness: Harness, api: FakeModelAPI
+) -> None:
+    from tests.fakes.model_api import chat_frames
+
+    events = await harness.run("openai")
+    first = events[-1]
+    api.script(stream(chat_frames().all(), x_request_id="req_5c1a"))
+    events = await harness.run("openai")
+    second = events[-1]
+    assert isinstance(first, Completed)
+    assert isinstance(second, Completed)
+    assert first.request_id == "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"
+    assert second.request_id == "req_5c1a"

@@ -41,6 +41,7 @@ class ChatCompletionsStream:
         self.done = False
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
+        self.id: str | None = None
 
     def feed(self, data: dict[str, Any]) -> Iterator[StreamEvent]:
         if data is DONE:
@@ -49,6 +50,7 @@ class ChatCompletionsStream:
         if "error" in data:
             raise WireError(data)
         self.model = text(data.get("model")) or self.model
+        self.id = self.id or text(data.get("id"))
         for choice in data.get("choices") or ():
             choice = mapping(choice)
             content = text(mapping(choice.get("delta")).get("content"))
@@ -60,7 +62,7 @@ class ChatCompletionsStream:
     def finish(self, request_id: str | None) -> Completed:
         if self.finish_reason is None:
             raise unfinished(self.provider, "a finish reason", request_id)
-        return Completed(self.finish_reason, self.model, self.usage, request_id)
+        return Completed(self.finish_reason, self.model, self.usage, request_id or self.id)
 
 
 def from_json(
@@ -80,5 +82,5 @@ def from_json(
         reason,
         text(document.get("model")) or model,
         usage(document.get("usage"), "prompt_tokens", "completion_tokens"),
-        request_id,
+        request_id or text(document.get("id")),
     )

@@ -42,7 +42,7 @@ class Completed:
     finish_reason: str
     model: str
     usage: Usage | None = None
-    request_id: str | None = None
+    request_id: str | None = None  # the provider's request id header, else its answer's id
 
 
 StreamEvent = TextDelta | Completed

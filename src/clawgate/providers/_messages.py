@@ -60,6 +60,7 @@ class MessagesStream:
         self.input_tokens = 0
         self.output_tokens = 0
         self.counted = False
+        self.id: str | None = None
 
     def feed(self, data: dict[str, Any]) -> Iterator[StreamEvent]:
         kind = data.get("type")
@@ -70,6 +71,7 @@ class MessagesStream:
         elif kind == "message_start":
             message = mapping(data.get("message"))
             self.model = text(message.get("model")) or self.model
+            self.id = text(message.get("id"))
             self._count(mapping(message.get("usage")))
         elif kind == "message_delta":
             self.stop_reason = text(mapping(data.get("delta")).get("stop_reason"))
@@ -92,7 +94,7 @@ class MessagesStream:
         if self.stop_reason is None:
             raise unfinished(self.provider, "a stop reason", request_id)
         used = Usage(self.input_tokens, self.output_tokens) if self.counted else None
-        return Completed(_finish(self.stop_reason), self.model, used, request_id)
+        return Completed(_finish(self.stop_reason), self.model, used, request_id or self.id)
 
 
 def from_json(
@@ -112,4 +114,9 @@ def from_json(
         yield TextDelta("".join(parts))
     raw = mapping(document.get("usage"))
     used = Usage(count(raw.get("input_tokens")), count(raw.get("output_tokens"))) if raw else None
-    yield Completed(_finish(stop_reason), text(document.get("model")) or model, used, request_id)
+    yield Completed(
+        _finish(stop_reason),
+        text(document.get("model")) or model,
+        used,
+        request_id or text(document.get("id")),
+    )

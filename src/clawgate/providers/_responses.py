@@ -90,6 +90,7 @@ class ResponsesStream:
     def finish(self, request_id: str | None) -> Completed:
         if self.final is None:
             raise unfinished(self.provider, "response.completed", request_id)
+        request_id = request_id or text(self.final.get("id"))
         return Completed(_finish(self.final), self.model, _usage(self.final), request_id)
 
 
@@ -110,5 +111,8 @@ def from_json(
     if "".join(parts):
         yield TextDelta("".join(parts))
     yield Completed(
-        _finish(document), text(document.get("model")) or model, _usage(document), request_id
+        _finish(document),
+        text(document.get("model")) or model,
+        _usage(document),
+        request_id or text(document.get("id")),
     )

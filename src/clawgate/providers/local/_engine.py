@@ -18,16 +18,18 @@ from typing import Any
 
 from clawgate.failures import FailureClass
 from clawgate.providers._errors import ProviderError
+from clawgate.secret import Secret
 
 DEFAULT_CONTEXT = 4096
 _END = object()
 
 
 class Engine:
-    def __init__(self, server: Any, path: Path, context: int) -> None:
+    def __init__(self, server: Any, path: Path, context: int, api_key: Secret) -> None:
         self._server = server
         self.path = path
         self.context = context
+        self.api_key = api_key  # the listener's key: an OpenAI-compatible endpoint for tests
 
     @property
     def listening_address(self) -> str:
@@ -84,7 +86,8 @@ def _load(path: Path, context: int) -> Engine:
         params.verbosity = -1
         params.hostnames = ["127.0.0.1"]
         params.port = 0
-        params.api_keys = [secrets.token_urlsafe(32)]
+        api_key = Secret(secrets.token_urlsafe(32))
+        params.api_keys = [api_key.reveal()]
         try:
             server = xllamacpp.Server(params)
         except RuntimeError:
@@ -94,7 +97,7 @@ def _load(path: Path, context: int) -> Engine:
                 "this build supports)",
                 fix="replace the file with a complete GGUF model",
             ) from None
-        engine = Engine(server, path, context)
+        engine = Engine(server, path, context, api_key)
         _engines[path] = engine
         return engine
 
