@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from clawgate.config import ProviderModel, ProviderSettings
+from clawgate.config import ProviderModel, ProviderSettings, Timeouts
 from clawgate.failures import FailureClass
 from clawgate.providers import Completed, Message, ModelRequest, ProviderError, TextDelta
 from clawgate.providers.local import LocalProvider
@@ -123,3 +123,16 @@ async def test_a_configured_gguf_path_is_used(tmp_path: Path) -> None:
     final = events[-1]
     assert isinstance(final, Completed)
     assert final.model == "mine"
+
+
+async def test_the_first_token_deadline_applies_to_the_embedded_model_too() -> None:
+    # No CPU reads a prompt in a millisecond; the engine is loaded before the clock starts.
+    timeouts = Timeouts(first_token=0.001)
+    provider = LocalProvider("local", ProviderSettings(timeouts=timeouts))
+    await provider.engine("smollm2-135m")
+    with pytest.raises(ProviderError) as failure:
+        await collect(provider, ModelRequest("smollm2-135m", HELLO, max_tokens=12))
+    assert (failure.value.failure, failure.value.phase) == (FailureClass.TIMEOUT, "first_token")
+    # The engine is free again: the abandoned completion was stopped, not left running.
+    events = await collect(local(), ModelRequest("smollm2-135m", HELLO, max_tokens=4))
+    assert isinstance(events[-1], Completed)

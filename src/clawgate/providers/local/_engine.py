@@ -12,7 +12,7 @@ import asyncio
 import os
 import secrets
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ class Engine:
     def listening_address(self) -> str:
         return str(self._server.listening_address)
 
-    async def chat_chunks(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def chat_chunks(self, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any]]:
         """Yield OpenAI-shaped completion chunks; stop generating when the caller leaves."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
