@@ -1,0 +1,46 @@
+"""State: the SQLite state DB (sessions, messages, decisions, health, usage), one opener."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from clawgate.state._db import MIGRATIONS, Migration, open_db
+from clawgate.state._decisions import AttemptRecord, DecisionStore, TurnRecord
+from clawgate.state._health import HealthMark, HealthStore
+from clawgate.state._sessions import SessionStore, StoredMessage
+from clawgate.state._usage import UsageRecord, UsageStore
+
+__all__ = [
+    "MIGRATIONS",
+    "AttemptRecord",
+    "DecisionStore",
+    "HealthMark",
+    "HealthStore",
+    "Migration",
+    "SessionStore",
+    "State",
+    "StoredMessage",
+    "TurnRecord",
+    "UsageRecord",
+    "UsageStore",
+    "open_db",
+]
+
+
+class State:
+    """The stores over one connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.sessions = SessionStore(conn)
+        self.decisions = DecisionStore(conn)
+        self.health = HealthStore(conn)
+        self.usage = UsageStore(conn)
+
+    @classmethod
+    def open(cls, path: Path | str) -> State:
+        return cls(open_db(path))
+
+    def close(self) -> None:
+        self.conn.close()

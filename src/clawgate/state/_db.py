@@ -1,0 +1,145 @@
+"""The one opener of ``state.db`` (STYLE.md §14): SQLite in WAL mode, with named, ordered
+migrations, each applied in its own transaction and recorded in ``migrations``."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MIGRATIONS", "Migration", "open_db"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_sessions",
+        """
+        CREATE TABLE sessions (
+            key TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            session_key TEXT NOT NULL REFERENCES sessions(key) ON DELETE CASCADE,
+            turn_id TEXT,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX messages_by_session ON messages(session_key, id);
+        """,
+    ),
+    Migration(
+        "0002_decisions",
+        """
+        CREATE TABLE turns (
+            turn_id TEXT PRIMARY KEY,
+            session_key TEXT,
+            requested TEXT,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            outcome TEXT NOT NULL,          -- succeeded | failed
+            model TEXT,                     -- provider/model that answered
+            profile TEXT,
+            fallback INTEGER NOT NULL DEFAULT 0,
+            failure TEXT                    -- the class that ended a failed turn
+        );
+        CREATE INDEX turns_by_start ON turns(started_at);
+        CREATE TABLE attempts (
+            turn_id TEXT NOT NULL REFERENCES turns(turn_id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            candidate TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            reason TEXT,
+            status INTEGER,
+            code TEXT,
+            message TEXT,
+            first_token_ms REAL,
+            end_ms REAL,
+            next TEXT,
+            PRIMARY KEY (turn_id, seq)
+        );
+        """,
+    ),
+    Migration(
+        "0003_health",
+        """
+        CREATE TABLE health (
+            key TEXT PRIMARY KEY,           -- kind|profile|model
+            kind TEXT NOT NULL,             -- cooldown | block | circuit
+            profile TEXT NOT NULL,
+            model TEXT,
+            generation INTEGER,             -- the profile's material when this was recorded
+            until REAL NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            window REAL NOT NULL DEFAULT 0,
+            reason TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        """,
+    ),
+    Migration(
+        "0004_usage",
+        """
+        CREATE TABLE usage (
+            turn_id TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            billing TEXT,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            at REAL NOT NULL
+        );
+        CREATE INDEX usage_by_time ON usage(at);
+        """,
+    ),
+)
+
+
+def open_db(path: Path | str, migrations: tuple[Migration, ...] = MIGRATIONS) -> sqlite3.Connection:
+    """Open (creating if needed) and bring up to date. ``":memory:"`` for a throwaway one."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Autocommit; transactions are explicit (`BEGIN IMMEDIATE` below and in the stores).
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    for migration in migrations:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            done = conn.execute(
+                "SELECT 1 FROM migrations WHERE name = ?", (migration.name,)
+            ).fetchone()
+            if done is None:
+                for statement in _statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                    (migration.name, time.time()),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return conn
+
+
+def _statements(sql: str) -> list[str]:
+    # executescript() would COMMIT our transaction first; run statement by statement instead.
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

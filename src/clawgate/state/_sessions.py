@@ -1,0 +1,43 @@
+"""Conversation history per session key (a Telegram chat, a terminal session)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["SessionStore", "StoredMessage"]
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    role: str
+    content: str
+
+
+class SessionStore:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def history(self, session_key: str) -> list[StoredMessage]:
+        rows = self.conn.execute(
+            "SELECT role, content FROM messages WHERE session_key = ? ORDER BY id",
+            (session_key,),
+        ).fetchall()
+        return [StoredMessage(r["role"], r["content"]) for r in rows]
+
+    def append(
+        self, session_key: str, turn_id: str, messages: Iterable[StoredMessage], *, now: float
+    ) -> None:
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute(
+                "INSERT INTO sessions (key, created_at, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET updated_at = excluded.updated_at",
+                (session_key, now, now),
+            )
+            self.conn.executemany(
+                "INSERT INTO messages (session_key, turn_id, role, content, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(session_key, turn_id, m.role, m.content, now) for m in messages],
+            )
