@@ -8,6 +8,7 @@ import pytest
 from clawgate.config import Settings
 from clawgate.failures import FailureClass
 from clawgate.providers import (
+    Access,
     Completed,
     Message,
     ModelRequest,
@@ -63,9 +64,9 @@ async def test_an_unavailable_primary_falls_back_and_says_so(tmp_path: Path) -> 
     assert result.model == "local/smollm2-135m"
     assert result.fallback is True
     first, second = result.attempts
-    assert first.candidate.ref == "local/gone"
-    assert first.failure is FailureClass.UNAVAILABLE
-    assert second.failure is None
+    assert first.candidate == "local/gone"
+    assert (first.decision, first.reason) == ("failed", FailureClass.UNAVAILABLE.value)
+    assert (second.decision, second.reason) == ("succeeded", None)
 
 
 async def test_an_explicit_model_does_not_fall_back(tmp_path: Path) -> None:
@@ -73,7 +74,7 @@ async def test_an_explicit_model_does_not_fall_back(tmp_path: Path) -> None:
     with pytest.raises(TurnFailed) as info:
         await Runtime(s).complete(TurnRequest(HELLO, model="local/gone"))
     assert info.value.code == "unavailable"
-    assert [a.candidate.ref for a in info.value.attempts] == ["local/gone"]
+    assert [a.candidate for a in info.value.attempts] == ["local/gone"]
     assert info.value.fix is not None
 
 
@@ -84,12 +85,18 @@ class Scripted:
         self.events = events
         self.calls = 0
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(
+        self, request: ModelRequest, access: Access | None = None
+    ) -> AsyncIterator[StreamEvent]:
         self.calls += 1
-        for event in self.events:
+        for event in self.events:  # noqa: UP028 (the raise needs the loop)
             if isinstance(event, ProviderError):
                 raise event
             yield event
+
+
+    async def aclose(self) -> None:
+        pass
 
 
 class Source:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 
 import click
 
 from clawgate.cli._app import App, pass_app
 from clawgate.providers import Message, TextDelta
-from clawgate.runtime import Runtime, TurnRequest, TurnResult
+from clawgate.runtime import Restart, Runtime, TurnRequest, TurnResult, open_runtime
 
 _QUIT = frozenset({"/exit", "/quit"})
 
@@ -24,12 +25,23 @@ def chat(app: App, message: str | None, model_ref: str | None, max_tokens: int |
 
     The answer streams to standard output; which model answered goes to standard error.
     """
-    runtime = Runtime(app.config.settings)
-    if message is not None:
-        request = TurnRequest((Message("user", message),), model=model_ref, max_tokens=max_tokens)
-        asyncio.run(_answer(app, runtime, request))
-    else:
-        asyncio.run(_interactive(app, runtime, model_ref, max_tokens))
+    asyncio.run(_chat(app, message, model_ref, max_tokens))
+
+
+async def _chat(
+    app: App, message: str | None, model_ref: str | None, max_tokens: int | None
+) -> None:
+    async with open_runtime(app.config.settings, app.paths, app.env) as runtime:
+        if message is not None:
+            request = TurnRequest(
+                (Message("user", message),),
+                model=model_ref,
+                max_tokens=max_tokens,
+                restartable=True,
+            )
+            await _answer(app, runtime, request)
+        else:
+            await _interactive(app, runtime, model_ref, max_tokens)
 
 
 async def _answer(app: App, runtime: Runtime, request: TurnRequest) -> TurnResult:
@@ -38,6 +50,11 @@ async def _answer(app: App, runtime: Runtime, request: TurnRequest) -> TurnResul
         if isinstance(event, TextDelta):
             sys.stdout.write(event.text)
             sys.stdout.flush()
+        elif isinstance(event, Restart):
+            # The terminal cannot unprint: say the text above is void, then the new answer.
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            app.err.print(f"[yellow]↻ {event.reason}; answering again[/]", highlight=False)
         else:
             result = event
     assert result is not None
@@ -50,7 +67,9 @@ async def _answer(app: App, runtime: Runtime, request: TurnRequest) -> TurnResul
 def _footer(app: App, result: TurnResult) -> None:
     line = f"— {result.model} ({result.profile})"
     if result.fallback:
-        failed = ", ".join(f"{a.candidate.ref}: {a.failure}" for a in result.attempts if a.failure)
+        failed = ", ".join(
+            f"{a.candidate}: {a.reason}" for a in result.attempts if a.decision != "succeeded"
+        )
         line += f", fallback after {failed}"
     app.err.print(f"[dim]{line}[/]", highlight=False)
 
@@ -59,7 +78,7 @@ async def _interactive(
     app: App, runtime: Runtime, model_ref: str | None, max_tokens: int | None
 ) -> None:
     app.err.print("[dim]chatting; /exit or Ctrl-D to leave[/]")
-    history: list[Message] = []
+    session = f"terminal:{uuid.uuid4().hex[:12]}"  # history lives in state.db
     while True:
         try:
             line = await asyncio.to_thread(input, "you> ")
@@ -71,7 +90,11 @@ async def _interactive(
             continue
         if text in _QUIT:
             return
-        history.append(Message("user", text))
-        request = TurnRequest(tuple(history), model=model_ref, max_tokens=max_tokens)
-        result = await _answer(app, runtime, request)
-        history.append(Message("assistant", result.text))
+        request = TurnRequest(
+            (Message("user", text),),
+            model=model_ref,
+            max_tokens=max_tokens,
+            session=session,
+            restartable=True,
+        )
+        await _answer(app, runtime, request)

@@ -1,15 +1,32 @@
-"""The candidate chain of a turn: the requested (or primary) model, then its fallbacks.
+"""The candidate chain of a turn (ROUTING.md, "Candidate chain" and "Billing-kind policy").
 
-This is the first cut: one implicit profile per provider. Profile expansion by
-``auth.order``, the billing-kind policy and health arrive with the vault and routing work.
+Models in order (the requested one, strict; or primary then fallbacks; or an explicit list),
+each expanded into its provider's profiles in ``auth.order`` order (or OAuth before token
+before API key). Candidates the policy or the vault rules out stay in the plan as skips, so
+the decision record shows them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from clawgate.config import Settings
 from clawgate.errors import ClawgateError
+from clawgate.vault import BillingKind
+
+__all__ = [
+    "Candidate",
+    "Plan",
+    "ProfileInfo",
+    "ProfileSource",
+    "RoutingError",
+    "Skip",
+    "context_tokens",
+    "plan",
+    "resolve_ref",
+]
 
 
 class RoutingError(ClawgateError):
@@ -22,10 +39,51 @@ class Candidate:
     provider: str
     model: str
     profile: str
+    billing: BillingKind = "free"
+    context: int | None = None  # tokens, when known
 
     @property
     def ref(self) -> str:
         return f"{self.provider}/{self.model}"
+
+
+SkipDecision = Literal["skip_policy", "skip_needs_login"]
+
+
+@dataclass(frozen=True)
+class Skip:
+    candidate: Candidate
+    decision: SkipDecision
+    reason: str  # policy_billing_kind, auth_dead, no_profile, unresolved
+    message: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    profile_id: str
+    billing: BillingKind
+    usable: bool = True
+    reason: str | None = None  # why not usable
+    message: str | None = None
+    fix: str | None = None
+
+
+class ProfileSource(Protocol):
+    def profiles(self, provider: str) -> list[ProfileInfo]:
+        """The provider's profiles in the order to try them."""
+        ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    requested: str | None
+    strict: bool
+    steps: tuple[Candidate | Skip, ...]
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        return [s for s in self.steps if isinstance(s, Candidate)]
 
 
 def resolve_ref(ref: str, settings: Settings) -> tuple[str, str]:
@@ -43,14 +101,87 @@ def resolve_ref(ref: str, settings: Settings) -> tuple[str, str]:
     return provider, model
 
 
-def plan(settings: Settings, requested: str | None = None) -> list[Candidate]:
-    """An explicit model is strict (no fallbacks); the configured default walks the chain."""
-    selection = settings.agents.defaults.model
-    refs = [requested] if requested else [selection.primary, *selection.fallbacks]
-    chain: list[Candidate] = []
+def context_tokens(settings: Settings, provider: str, model: str) -> int | None:
+    """``agents.defaults.models[ref].params.contextTokens``, else the provider's model entry."""
+    options = settings.agents.defaults.models.get(f"{provider}/{model}")
+    if options and options.params.context_tokens:
+        return options.params.context_tokens
+    entry = settings.models.providers.get(provider)
+    for known in entry.models if entry else ():
+        if known.id == model and known.context_window:
+            return known.context_window
+    return None
+
+
+class _NoProfiles:
+    def profiles(self, provider: str) -> list[ProfileInfo]:
+        return [ProfileInfo(f"{provider}:default", "free")]
+
+
+def plan(
+    settings: Settings,
+    requested: str | None = None,
+    *,
+    models: Sequence[str] | None = None,
+    profiles: ProfileSource | None = None,
+) -> Plan:
+    """An explicit model is strict (no fallbacks); the configured default, or an explicit
+    ``models`` list, walks the chain."""
+    if models:
+        refs, strict = list(models), False
+    elif requested:
+        refs, strict = [requested], True
+    else:
+        selection = settings.agents.defaults.model
+        refs, strict = [selection.primary, *selection.fallbacks], False
+    source = profiles or _NoProfiles()
+    fallthrough = settings.auth.fallthrough
+    steps: list[Candidate | Skip] = []
+    seen: set[tuple[str, str, str]] = set()
+    turn_billing: BillingKind | None = None
     for ref in refs:
         provider, model = resolve_ref(ref, settings)
-        candidate = Candidate(provider, model, profile=f"{provider}:default")
-        if candidate not in chain:
-            chain.append(candidate)
-    return chain
+        context = context_tokens(settings, provider, model)
+        infos = source.profiles(provider)
+        if fallthrough == "none":
+            infos = infos[:1]  # no profile rotation at all
+        for info in infos:
+            key = (provider, model, info.profile_id)
+            if key in seen:
+                continue
+            seen.add(key)
+            candidate = Candidate(provider, model, info.profile_id, info.billing, context)
+            if turn_billing is None:
+                turn_billing = info.billing  # the preferred candidate sets the turn's kind
+            if not info.usable:
+                steps.append(
+                    Skip(
+                        candidate,
+                        "skip_needs_login",
+                        info.reason or "auth_dead",
+                        info.message or "the profile cannot be used",
+                        info.fix,
+                    )
+                )
+            elif not _allowed(turn_billing, info.billing, fallthrough):
+                steps.append(
+                    Skip(
+                        candidate,
+                        "skip_policy",
+                        "policy_billing_kind",
+                        f"{info.profile_id} is billed per use ({info.billing}) and the turn "
+                        f"started on a {turn_billing} profile",
+                        'set auth.fallthrough to "any" to allow paid fallbacks',
+                    )
+                )
+            else:
+                steps.append(candidate)
+    return Plan(requested if requested or not models else models[0], strict, tuple(steps))
+
+
+def _allowed(turn: BillingKind, candidate: BillingKind, fallthrough: str) -> bool:
+    """Moving to a metered profile costs money: only under ``any``, or when the turn's
+    preferred candidate is itself metered. Subscription and free profiles are always fine."""
+    if candidate != "metered" or fallthrough == "any":
+        return True
+    return turn == "metered"

@@ -1,7 +1,9 @@
 """Runtime: a turn from request to recorded answer, the same for every channel."""
 
+from clawgate.routing import Restart
+from clawgate.runtime._history import fit
+from clawgate.runtime._open import open_runtime
 from clawgate.runtime._turn import (
-    Attempt,
     Runtime,
     TurnEvent,
     TurnFailed,
@@ -9,4 +11,13 @@ from clawgate.runtime._turn import (
     TurnResult,
 )
 
-__all__ = ["Attempt", "Runtime", "TurnEvent", "TurnFailed", "TurnRequest", "TurnResult"]
+__all__ = [
+    "Restart",
+    "Runtime",
+    "TurnEvent",
+    "TurnFailed",
+    "TurnRequest",
+    "TurnResult",
+    "fit",
+    "open_runtime",
+]

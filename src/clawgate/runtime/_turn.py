@@ -1,53 +1,58 @@
-"""One turn: walk the candidate chain, stream the first answer that starts, say who answered.
+"""One turn: plan the candidates, route (ROUTING.md), and record what happened.
 
-Before the first token reaches the caller a failure moves on to the next candidate unseen;
-after it, the turn fails loudly rather than pass a cut answer off as complete (ROUTING.md,
-"Streaming").
+With a state DB, a session's history is loaded before and extended after the turn, each
+attempt's decision is written, and so are the tokens used. The caller always learns which
+model and profile answered and whether that was a fallback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from clawgate.auth import Broker
+from clawgate.clock import Clock, SystemClock
 from clawgate.config import Settings
 from clawgate.errors import ClawgateError
 from clawgate.failures import FailureClass
-from clawgate.providers import (
-    Completed,
-    Message,
-    ModelRequest,
-    ProviderError,
-    Providers,
-    ProviderSource,
-    TextDelta,
-    Usage,
+from clawgate.providers import Message, ModelRequest, Providers, ProviderSource, TextDelta, Usage
+from clawgate.routing import (
+    Answered,
+    Budget,
+    Candidate,
+    Health,
+    Plan,
+    Restart,
+    RouteFailed,
+    Router,
+    VaultProfiles,
+    plan,
 )
-from clawgate.routing import Candidate, plan
+from clawgate.runtime._history import fit
+from clawgate.runtime._sleep import Sleep
+from clawgate.state import AttemptRecord, State, StoredMessage, TurnRecord, UsageRecord
+from clawgate.vault import Vault
 
-# Failures that another model would meet just the same: stop instead of moving on.
-_STOP = frozenset({FailureClass.BAD_REQUEST, FailureClass.CONTENT_FILTER})
+__all__ = ["Runtime", "TurnEvent", "TurnFailed", "TurnRequest", "TurnResult"]
 
 
 @dataclass(frozen=True)
 class TurnRequest:
-    messages: tuple[Message, ...]
+    messages: tuple[Message, ...]  # with a session: only the new ones
     model: str | None = None  # None: the configured default chain
+    models: tuple[str, ...] = ()  # an explicit ordered chain (the OpenRouter convention)
+    fallbacks: bool = False  # an explicit model opts in to the configured fallbacks
+    session: str | None = None  # history is read from and written to state.db
+    restartable: bool = False  # the caller can replace a broken answer (chat, terminal)
     max_tokens: int | None = None
     temperature: float | None = None
 
 
 @dataclass(frozen=True)
-class Attempt:
-    candidate: Candidate
-    failure: FailureClass | None = None
-    message: str | None = None
-
-
-@dataclass(frozen=True)
 class TurnResult:
-    """The final event of a turn: who answered, what, and what was tried first."""
+    """The final event of a turn: who answered, what, and every decision on the way."""
 
     turn_id: str
     model: str  # provider/model that answered
@@ -56,19 +61,29 @@ class TurnResult:
     text: str
     finish_reason: str
     usage: Usage | None
-    attempts: tuple[Attempt, ...]
+    attempts: tuple[AttemptRecord, ...]
+    reported_model: str | None = None  # the model id the provider says it used
 
 
-TurnEvent = TextDelta | TurnResult
+TurnEvent = TextDelta | Restart | TurnResult
 
 
 class TurnFailed(ClawgateError):
     def __init__(
-        self, message: str, *, failure: FailureClass, attempts: tuple[Attempt, ...], fix: str | None
+        self,
+        message: str,
+        *,
+        turn_id: str,
+        failure: FailureClass,
+        attempts: tuple[AttemptRecord, ...],
+        fix: str | None,
+        partial: bool = False,
     ) -> None:
         super().__init__(message, fix=fix)
+        self.turn_id = turn_id
         self.failure = failure
         self.attempts = attempts
+        self.partial = partial
 
     @property
     def code(self) -> str:  # type: ignore[override]
@@ -76,65 +91,84 @@ class TurnFailed(ClawgateError):
 
 
 class Runtime:
-    def __init__(self, settings: Settings, providers: ProviderSource | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        providers: ProviderSource | None = None,
+        *,
+        state: State | None = None,
+        vault: Vault | None = None,
+        broker: Broker | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+        budget: Budget | None = None,
+    ) -> None:
         self.settings = settings
         self.providers = providers or Providers(settings.models.providers)
+        self.state = state
+        self.vault = vault
+        self.clock = clock or SystemClock()
+        self.health = Health(state.health if state else None, self.clock)
+        self.profiles = VaultProfiles(vault, settings) if vault else None
+        self.router = Router(
+            self.providers,
+            self.health,
+            clock=self.clock,
+            broker=broker,
+            vault=vault,
+            sleep=sleep,
+            budget=budget,
+        )
+
+    def plan(self, request: TurnRequest) -> Plan:
+        models: list[str] | None = list(request.models) or None
+        if request.model and request.fallbacks:
+            selection = self.settings.agents.defaults.model
+            models = [request.model, selection.primary, *selection.fallbacks]
+        return plan(
+            self.settings,
+            None if models else request.model,
+            models=models,
+            profiles=self.profiles,
+        )
 
     async def stream(self, request: TurnRequest) -> AsyncIterator[TurnEvent]:
         turn_id = uuid.uuid4().hex
-        chain = plan(self.settings, request.model)
-        attempts: list[Attempt] = []
-        last: ProviderError | None = None
-        for candidate in chain:
-            parts: list[str] = []
-            try:
-                provider = self.providers.get(candidate.provider)
-                model_request = ModelRequest(
-                    model=candidate.model,
-                    messages=request.messages,
-                    max_tokens=request.max_tokens,
-                    temperature=request.temperature,
-                )
-                async for event in provider.stream(model_request):
-                    if isinstance(event, TextDelta):
-                        parts.append(event.text)
-                        yield event
-                    elif isinstance(event, Completed):
-                        attempts.append(Attempt(candidate))
-                        yield TurnResult(
-                            turn_id=turn_id,
-                            model=candidate.ref,
-                            profile=candidate.profile,
-                            fallback=candidate != chain[0],
-                            text="".join(parts),
-                            finish_reason=event.finish_reason,
-                            usage=event.usage,
-                            attempts=tuple(attempts),
-                        )
-                        return
-                raise ProviderError(
-                    FailureClass.STREAM_BROKEN, "the stream ended without a final event"
-                )
-            except ProviderError as exc:
-                attempts.append(Attempt(candidate, exc.failure, exc.message))
-                last = exc
-                if parts:
-                    raise TurnFailed(
-                        f"{candidate.ref} broke off its answer: {exc.message}",
-                        failure=FailureClass.STREAM_BROKEN,
-                        attempts=tuple(attempts),
-                        fix="ask again; the partial answer above is incomplete",
-                    ) from None
-                if exc.failure in _STOP:
-                    break
-        assert last is not None  # the chain is never empty; every attempt returns or fails
-        tried = "; ".join(f"{a.candidate.ref}: {a.failure} ({a.message})" for a in attempts)
-        raise TurnFailed(
-            f"no model could answer. Tried {tried}",
-            failure=last.failure,
-            attempts=tuple(attempts),
-            fix=last.fix,
-        )
+        started = self.clock.now()
+        route = self.plan(request)
+        history: list[Message] = []
+        if request.session and self.state:
+            stored = self.state.sessions.history(request.session)
+            history = [Message(m.role, m.content) for m in stored]  # type: ignore[arg-type]
+        messages = (*history, *request.messages)
+
+        def build(c: Candidate) -> ModelRequest:
+            return ModelRequest(
+                model=c.model,
+                messages=fit(messages, c.context, request.max_tokens),
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                session_id=request.session or turn_id,
+            )
+
+        try:
+            async for event in self.router.route(route, build, restartable=request.restartable):
+                if isinstance(event, Answered):
+                    result = self._answered(turn_id, event)
+                    self._record(request, route, turn_id, started, result=result)
+                    yield result
+                    return
+                yield event
+        except RouteFailed as exc:
+            self._record(request, route, turn_id, started, failed=exc)
+            raise TurnFailed(
+                exc.message,
+                turn_id=turn_id,
+                failure=exc.failure,
+                attempts=exc.records,
+                fix=exc.fix,
+                partial=exc.partial,
+            ) from None
 
     async def complete(self, request: TurnRequest) -> TurnResult:
         """The same turn, not streamed: the final result only."""
@@ -142,3 +176,70 @@ class Runtime:
             if isinstance(event, TurnResult):
                 return event
         raise AssertionError("a turn stream ends with a TurnResult or raises")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        if isinstance(self.providers, Providers):
+            await self.providers.aclose()
+
+    def _answered(self, turn_id: str, event: Answered) -> TurnResult:
+        c, done = event.candidate, event.completed
+        return TurnResult(
+            turn_id=turn_id,
+            model=c.ref,
+            profile=c.profile,
+            fallback=event.fallback,
+            text=event.text,
+            finish_reason=done.finish_reason,
+            usage=done.usage,
+            attempts=event.records,
+            reported_model=done.model,
+        )
+
+    def _record(
+        self,
+        request: TurnRequest,
+        route: Plan,
+        turn_id: str,
+        started: float,
+        *,
+        result: TurnResult | None = None,
+        failed: RouteFailed | None = None,
+    ) -> None:
+        if self.state is None:
+            return
+        now = self.clock.now()
+        self.state.decisions.record(
+            TurnRecord(
+                turn_id=turn_id,
+                session_key=request.session,
+                requested=route.requested,
+                started_at=started,
+                ended_at=now,
+                outcome="succeeded" if result else "failed",
+                model=result.model if result else None,
+                profile=result.profile if result else None,
+                fallback=result.fallback if result else False,
+                failure=failed.failure.value if failed else None,
+                attempts=result.attempts if result else failed.records if failed else (),
+            )
+        )
+        if result is None:
+            return
+        provider, _, model = result.model.partition("/")
+        answered = next(c for c in route.candidates if c.profile == result.profile)
+        self.state.usage.add(
+            UsageRecord(
+                turn_id=turn_id,
+                provider=provider,
+                model=model,
+                profile=result.profile,
+                billing=answered.billing,
+                input_tokens=result.usage.input_tokens if result.usage else None,
+                output_tokens=result.usage.output_tokens if result.usage else None,
+                at=now,
+            )
+        )
+        if request.session:
+            new = [StoredMessage(m.role, m.content) for m in request.messages]
+            new.append(StoredMessage("assistant", result.text))
+            self.state.sessions.append(request.session, turn_id, new, now=now)

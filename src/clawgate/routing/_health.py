@@ -1,0 +1,177 @@
+"""Health per candidate (ROUTING.md): cooldowns per (profile, model), blocks per profile or
+(profile, model), and a circuit breaker per (provider, model, profile).
+
+Every mark is a row in ``state.db`` (it survives a restart) and remembers the profile's
+material generation: a new login or a new key outdates it, which is how a login clears it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from clawgate.clock import Clock
+from clawgate.failures import FailureClass as F
+from clawgate.providers import ProviderError
+from clawgate.routing._chain import Candidate
+from clawgate.routing._policy import Rule
+from clawgate.state import HealthMark, HealthStore
+
+__all__ = ["Blocked", "Health"]
+
+HOUR = 3600.0
+FOREVER = 1e18  # until the material changes
+RATE_LIMIT_BACKOFF = (30.0, 60.0, 300.0)
+SHORT_COOLDOWN = 60.0
+ENTITLEMENT_BLOCK = 24 * HOUR
+BILLING_BLOCKS = (5 * HOUR, 24 * HOUR)
+QUOTA_UNKNOWN_RESET = HOUR
+CIRCUIT_THRESHOLD = 3
+CIRCUIT_WINDOW, CIRCUIT_MAX = 30.0, 300.0
+
+
+@dataclass(frozen=True)
+class Blocked:
+    decision: Literal["skip_cooldown", "skip_needs_login"]
+    reason: str  # the failure class that set the mark, or circuit_open
+    until: float
+
+
+def _keys(c: Candidate) -> dict[str, str]:
+    return {
+        "block_profile": f"block|{c.profile}",
+        "block_model": f"block|{c.profile}|{c.ref}",
+        "cooldown": f"cooldown|{c.profile}|{c.ref}",
+        "circuit": f"circuit|{c.profile}|{c.ref}",
+    }
+
+
+class Health:
+    def __init__(self, store: HealthStore | None, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self.marks = {m.key: m for m in store.all()} if store else {}
+
+    # Reading ------------------------------------------------------------------------------
+
+    def check(self, c: Candidate, generation: int | None) -> Blocked | None:
+        now = self.clock.now()
+        for name, key in _keys(c).items():
+            mark = self.marks.get(key)
+            if mark is None:
+                continue
+            if _outdated(mark, generation):
+                self._drop(key)
+                continue
+            if name == "circuit":
+                if mark.failures >= CIRCUIT_THRESHOLD and now < mark.until:
+                    return Blocked("skip_cooldown", "circuit_open", mark.until)
+                continue  # closed, or half-open: one probe may go
+            if now < mark.until:
+                dead = mark.reason == F.AUTH_DEAD.value
+                return Blocked(
+                    "skip_needs_login" if dead else "skip_cooldown", mark.reason, mark.until
+                )
+        return None
+
+    def circuit(self, c: Candidate) -> str:
+        """closed, open or half_open."""
+        mark = self.marks.get(_keys(c)["circuit"])
+        if mark is None or mark.failures < CIRCUIT_THRESHOLD:
+            return "closed"
+        return "open" if self.clock.now() < mark.until else "half_open"
+
+    # Writing ------------------------------------------------------------------------------
+
+    def succeeded(self, c: Candidate) -> None:
+        keys = _keys(c)
+        self._drop(keys["cooldown"])
+        self._drop(keys["circuit"])
+
+    def failed(
+        self, c: Candidate, error: ProviderError, rule: Rule, generation: int | None
+    ) -> None:
+        now = self.clock.now()
+        keys = _keys(c)
+        reason = error.failure.value
+        if rule.effect == "cooldown":
+            previous = self.marks.get(keys["cooldown"])
+            count = previous.failures + 1 if previous else 1
+            wait = error.retry_after
+            if wait is None:
+                wait = RATE_LIMIT_BACKOFF[min(count, len(RATE_LIMIT_BACKOFF)) - 1]
+            self._put(keys["cooldown"], "cooldown", c, generation, now + wait, count, reason)
+        elif rule.effect == "short_cooldown":
+            self._put(keys["cooldown"], "cooldown", c, generation, now + SHORT_COOLDOWN, 1, reason)
+        elif rule.effect == "block_profile":
+            previous = self.marks.get(keys["block_profile"])
+            count = previous.failures + 1 if previous else 1
+            if error.failure is F.QUOTA:
+                until = error.resets_at if error.resets_at and error.resets_at > now else None
+                if until is None and error.retry_after is not None:
+                    until = now + error.retry_after
+                until = until or now + QUOTA_UNKNOWN_RESET
+            else:
+                until = now + BILLING_BLOCKS[min(count, len(BILLING_BLOCKS)) - 1]
+            self._put(
+                keys["block_profile"], "block", c, generation, until, count, reason, model=None
+            )
+        elif rule.effect == "block_model":
+            self._put(
+                keys["block_model"], "block", c, generation, now + ENTITLEMENT_BLOCK, 1, reason
+            )
+        elif rule.effect == "needs_login":
+            self._put(keys["block_profile"], "block", c, generation, FOREVER, 1, reason, model=None)
+        elif rule.effect == "circuit":
+            previous = self.marks.get(keys["circuit"])
+            count = previous.failures + 1 if previous else 1
+            window = previous.window if previous else 0.0
+            until = previous.until if previous else 0.0
+            if count >= CIRCUIT_THRESHOLD:
+                # Opens, or re-opens after a failed half-open probe with twice the window.
+                window = CIRCUIT_WINDOW if window == 0 else min(window * 2, CIRCUIT_MAX)
+                until = now + window
+            self._put(
+                keys["circuit"], "circuit", c, generation, until, count, reason, window=window
+            )
+
+    def clear_profile(self, profile: str) -> None:
+        for key in [k for k, m in self.marks.items() if m.profile == profile]:
+            self._drop(key)
+
+    def _put(
+        self,
+        key: str,
+        kind: str,
+        c: Candidate,
+        generation: int | None,
+        until: float,
+        failures: int,
+        reason: str,
+        *,
+        model: str | Literal[False] | None = False,
+        window: float = 0.0,
+    ) -> None:
+        mark = HealthMark(
+            key=key,
+            kind=kind,
+            profile=c.profile,
+            model=c.ref if model is False else model,
+            generation=generation,
+            until=until,
+            failures=failures,
+            window=window,
+            reason=reason,
+            updated_at=self.clock.now(),
+        )
+        self.marks[key] = mark
+        if self.store:
+            self.store.put(mark)
+
+    def _drop(self, key: str) -> None:
+        if self.marks.pop(key, None) is not None and self.store:
+            self.store.delete(key)
+
+
+def _outdated(mark: HealthMark, generation: int | None) -> bool:
+    return mark.generation is not None and generation is not None and generation > mark.generation
