@@ -311,6 +311,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     before: Before = "answer"  # reset: RST before any byte; silent: never answer
     then: Then = "end"  # after the frames: end cleanly, cut (no final chunk), stall
+    delay: float = 0.0  # seconds before answering (keep it well under a second)
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -592,6 +593,7 @@ def _default(seen: Seen) -> Reply:
 class FakeModelAPI:
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
+        self.routes: dict[str, deque[Reply]] = {}  # by path prefix
         self.seen: list[Seen] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
@@ -600,8 +602,26 @@ class FakeModelAPI:
         self._lock = threading.Lock()
         self._accepting = threading.Thread(target=self._accept, daemon=True)
 
-    def script(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
+    def script(self, *replies: Reply, path: str | None = None) -> None:
+        """Queue answers for the next requests (under ``path``, a prefix, when given)."""
+        if path is None:
+            self.replies.extend(replies)
+        else:
+            self.routes.setdefault(path, deque()).extend(replies)
+
+    def reset(self) -> None:
+        self.replies.clear()
+        self.routes.clear()
+        self.seen.clear()
+
+    def paths(self, prefix: str) -> list[Seen]:
+        return [s for s in self.seen if s.path.startswith(prefix)]
+
+    def _next(self, seen: Seen) -> Reply:
+        for prefix, queue in self.routes.items():
+            if queue and seen.path.startswith(prefix):
+                return queue.popleft()
+        return self.replies.popleft() if self.replies else _default(seen)
 
     def __enter__(self) -> FakeModelAPI:
         self._accepting.start()
@@ -634,7 +654,9 @@ class FakeModelAPI:
             if seen is None:
                 return
             self.seen.append(seen)
-            reply = self.replies.popleft() if self.replies else _default(seen)
+            reply = self._next(seen)
+            if reply.delay:
+                self._stop.wait(reply.delay)
             self._answer(conn, reply)
         except OSError:
             pass

@@ -64,8 +64,7 @@ def api() -> Iterator[FakeModelAPI]:
 
 @pytest.fixture(autouse=True)
 def _fresh(api: FakeModelAPI) -> None:
-    api.replies.clear()
-    api.seen.clear()
+    api.reset()
 
 
 @pytest.fixture(scope="module")

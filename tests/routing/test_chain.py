@@ -21,7 +21,11 @@ def settings(**model: object) -> Settings:
 
 def test_default_chain_is_primary_then_fallbacks_without_duplicates() -> None:
     s = settings(primary="gpt", fallbacks=["anthropic/claude", "openai-codex/gpt-5.5", "local/m"])
-    assert [c.ref for c in plan(s).candidates] == ["openai-codex/gpt-5.5", "anthropic/claude", "local/m"]
+    assert [c.ref for c in plan(s).candidates] == [
+        "openai-codex/gpt-5.5",
+        "anthropic/claude",
+        "local/m",
+    ]
 
 
 def test_an_explicit_model_is_strict() -> None:

@@ -89,11 +89,10 @@ class Scripted:
         self, request: ModelRequest, access: Access | None = None
     ) -> AsyncIterator[StreamEvent]:
         self.calls += 1
-        for event in self.events:  # noqa: UP028 (the raise needs the loop)
+        for event in self.events:
             if isinstance(event, ProviderError):
                 raise event
             yield event
-
 
     async def aclose(self) -> None:
         pass
