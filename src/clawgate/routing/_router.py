@@ -252,6 +252,9 @@ class Router:
                     yield Restart(f"{c.ref} broke off its answer: {exc.message}")
                     return
                 wait = self._retry_wait(rule, exc, tries)
+                # An open circuit (just opened, or a failed half-open probe) takes no retry.
+                if self.health.circuit(c) == "open":
+                    wait = None
                 if wait is None or walk.attempts >= self.budget.attempts:
                     self._after(walk, c, exc, rule)
                     return
