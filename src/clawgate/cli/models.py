@@ -1,10 +1,11 @@
-"""`clawgate models …`: models, their credentials, and (later) their status."""
+"""`clawgate models …`: models, their credentials, the decisions of recent turns."""
 
 from __future__ import annotations
 
 import click
 
 from clawgate.cli.auth import auth_group
+from clawgate.cli.decisions import decisions
 
 
 @click.group("models")
@@ -13,3 +14,4 @@ def models() -> None:
 
 
 models.add_command(auth_group)
+models.add_command(decisions)
