@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from clawgate.config import Paths
 from tests.canary import CANARY
+from tests.fakes.model_api import FakeModelAPI
 
 # Session-wide leak check: every test's captured stdout/stderr, log records and failure report
 # is searched for the planted canary secret; any sighting fails the whole run.
@@ -37,6 +39,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _leaks:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print("\nSECRET LEAK: the canary secret appeared in: " + "; ".join(_leaks))
+
+
+@pytest.fixture(scope="module")
+def _model_api() -> Iterator[FakeModelAPI]:
+    with FakeModelAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def api(_model_api: FakeModelAPI) -> FakeModelAPI:
+    """The fault-injecting fake of the model APIs (one per test module), with nothing queued."""
+    _model_api.reset()
+    return _model_api
 
 
 @pytest.fixture

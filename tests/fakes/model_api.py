@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tests.fakes.openai_auth import REFUSALS
+
 PARTS = ("Hel", "lo", " there")
 
 # -- SSE frames ----------------------------------------------------------------------------
@@ -440,18 +442,7 @@ OPENAI: dict[str, Reply] = {
 
 CODEX: dict[str, Reply] = {
     **OPENAI,
-    "unauthorized": error(
-        401,
-        {
-            "error": {
-                "message": "Provided authentication token is expired. Please try signing in again.",
-                "type": None,
-                "code": "token_expired",
-                "param": None,
-            },
-            "status": 401,
-        },
-    ),
+    "unauthorized": error(401, REFUSALS["token_expired"].body),  # as auth.openai.com's
     "forbidden": error(
         403,
         {

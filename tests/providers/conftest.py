@@ -57,17 +57,6 @@ WIRE = {
 
 
 @pytest.fixture(scope="module")
-def api() -> Iterator[FakeModelAPI]:
-    with FakeModelAPI() as fake:
-        yield fake
-
-
-@pytest.fixture(autouse=True)
-def _fresh(api: FakeModelAPI) -> None:
-    api.reset()
-
-
-@pytest.fixture(scope="module")
 def github() -> Iterator[tuple[FakeGitHub, str]]:
     fake = FakeGitHub(now=NOW)
     with serve(fake.app) as url:

@@ -11,7 +11,7 @@ Providers (all OpenAI-compatible, each its own path on the fake):
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,17 +34,6 @@ from tests.fakes.openai_auth import jwt
 NOW = 1_900_000_000.0
 HELLO = (Message("user", "Say hello."),)
 DEAD_ISSUER = "http://127.0.0.1:9"
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[FakeModelAPI]:
-    with FakeModelAPI() as fake:
-        yield fake
-
-
-@pytest.fixture(autouse=True)
-def _fresh(api: FakeModelAPI) -> None:
-    api.reset()
 
 
 def oauth(valid_for: float = 10 * 86400) -> OAuthMaterial:

@@ -74,24 +74,21 @@ CODES: Mapping[str, FailureClass] = {
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-github-request-id", "cf-ray")
 
 
+_BY_STATUS: Mapping[int, FailureClass] = {
+    401: F.AUTH_DEAD,
+    402: F.BILLING,
+    403: F.ENTITLEMENT,
+    404: F.MODEL_NOT_FOUND,
+    408: F.NETWORK,
+    409: F.SERVER_ERROR,  # Anthropic documents 409 conflict as retryable
+    429: F.RATE_LIMIT,
+    503: F.OVERLOADED,
+    529: F.OVERLOADED,
+}
+
+
 def _by_status(status: int) -> FailureClass:
-    if status == 401:
-        return F.AUTH_DEAD
-    if status == 402:
-        return F.BILLING
-    if status == 403:
-        return F.ENTITLEMENT
-    if status == 404:
-        return F.MODEL_NOT_FOUND
-    if status == 408:
-        return F.NETWORK
-    if status == 429:
-        return F.RATE_LIMIT
-    if status in (503, 529):
-        return F.OVERLOADED
-    if status >= 500 or status == 409:  # Anthropic documents 409 conflict as retryable
-        return F.SERVER_ERROR
-    return F.BAD_REQUEST
+    return _BY_STATUS.get(status) or (F.SERVER_ERROR if status >= 500 else F.BAD_REQUEST)
 
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:

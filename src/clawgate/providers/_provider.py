@@ -1,19 +1,23 @@
 """What every HTTP provider shares: its settings, its transport, and the one call shape
-(send; relay the stream, or the JSON answer as the same events)."""
+(send; relay the stream, or the JSON answer as the same events), with the two OpenAI wires
+ready to use."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, ClassVar
 
 import httpx
 
 from clawgate.clock import Clock
 from clawgate.config import ProviderSettings, Timeouts
+from clawgate.errorbody import ErrorBody
 from clawgate.failures import FailureClass
-from clawgate.providers._classify import Classifier, Refine
+from clawgate.providers import _chat_completions, _responses
+from clawgate.providers._classify import Classifier
 from clawgate.providers._errors import ProviderError
-from clawgate.providers._events import StreamEvent
+from clawgate.providers._events import ModelRequest, StreamEvent
 from clawgate.providers._http import HttpTransport
 from clawgate.providers._stream import Wire, relay, relay_json
 
@@ -23,22 +27,23 @@ Parse = Callable[[dict[str, Any], str | None], Iterator[StreamEvent]]
 
 
 class HttpProvider:
+    default_base_url: ClassVar[str | None] = None
+    # What to do about a dead credential; ``{name}`` is the provider id.
+    login_fix: ClassVar[str] = "log in again: clawgate models auth login --provider {name}"
+
     def __init__(
-        self,
-        name: str,
-        settings: ProviderSettings,
-        *,
-        default_base_url: str | None,
-        login_fix: str,
-        refine: Refine | None = None,
-        clock: Clock | None = None,
+        self, name: str, settings: ProviderSettings, *, clock: Clock | None = None
     ) -> None:
         self.name = name
         self.settings = settings
-        base_url = settings.base_url or default_base_url
+        base_url = settings.base_url or self.default_base_url
         self.base_url = base_url.rstrip("/") if base_url else None
-        classifier = Classifier(name, login_fix, refine)
+        classifier = Classifier(name, self.login_fix.format(name=name), self.classify_more)
         self.transport = HttpTransport(classifier, settings.timeouts or Timeouts(), clock=clock)
+
+    def classify_more(self, error: ErrorBody) -> FailureClass | None:
+        """A provider's own reading of an error body, before the shared code table."""
+        return None
 
     def url(self, path: str, base_url: str | None = None) -> str:
         base = (base_url or self.base_url or "").rstrip("/")
@@ -70,6 +75,44 @@ class HttpProvider:
             events = relay(exchange, wire) if stream else relay_json(exchange, parse)
             async for event in events:
                 yield event
+
+    def chat_completions(
+        self,
+        url: str,
+        request: ModelRequest,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        return self.call(
+            url,
+            _chat_completions.body(request, stream=request.stream),
+            stream=request.stream,
+            wire=_chat_completions.ChatCompletionsStream(self.name, request.model),
+            parse=partial(_chat_completions.from_json, self.name, request.model),
+            headers=headers,
+            auth=auth,
+        )
+
+    def responses(
+        self,
+        url: str,
+        request: ModelRequest,
+        *,
+        stream: bool,
+        limits: bool = True,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        return self.call(
+            url,
+            _responses.body(request, stream=stream, limits=limits),
+            stream=stream,
+            wire=_responses.ResponsesStream(self.name, request.model),
+            parse=partial(_responses.from_json, self.name, request.model),
+            headers=headers,
+            auth=auth,
+        )
 
 
 def needs_profile(name: str) -> ProviderError:

@@ -13,8 +13,8 @@ from functools import partial
 import httpx
 
 from clawgate.auth import Credential
-from clawgate.clock import Clock
-from clawgate.config import ProviderSettings
+from clawgate.errorbody import ErrorBody
+from clawgate.failures import FailureClass
 from clawgate.providers import _messages
 from clawgate.providers._classify import anthropic_context_overflow
 from clawgate.providers._events import ModelRequest, StreamEvent
@@ -41,19 +41,14 @@ def _credential(request: httpx.Request, credential: Credential) -> None:
 
 
 class AnthropicProvider(HttpProvider):
-    def __init__(
-        self, name: str, settings: ProviderSettings, *, clock: Clock | None = None
-    ) -> None:
-        super().__init__(
-            name,
-            settings,
-            default_base_url=DEFAULT_BASE_URL,
-            login_fix=f"paste a new setup token (clawgate models auth paste-token --provider "
-            f"{name}) or add a new key (clawgate models auth add --provider {name} "
-            "--api-key-stdin)",
-            refine=anthropic_context_overflow,
-            clock=clock,
-        )
+    default_base_url = DEFAULT_BASE_URL
+    login_fix = (
+        "paste a new setup token (clawgate models auth paste-token --provider {name}) or add "
+        "a new key (clawgate models auth add --provider {name} --api-key-stdin)"
+    )
+
+    def classify_more(self, error: ErrorBody) -> FailureClass | None:
+        return anthropic_context_overflow(error)
 
     async def stream(
         self, request: ModelRequest, access: Access | None = None

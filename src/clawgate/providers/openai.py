@@ -9,59 +9,40 @@ llama.cpp server, OpenRouter; with a key, or none.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from functools import partial
+from typing import ClassVar
 
-from clawgate.clock import Clock
-from clawgate.config import ProviderSettings
-from clawgate.providers import _chat_completions, _responses
 from clawgate.providers._events import ModelRequest, StreamEvent
 from clawgate.providers._http import Access
 from clawgate.providers._provider import HttpProvider
 from clawgate.providers._registry import ProviderSpec
 
-__all__ = ["COMPATIBLE", "SPEC", "OpenAIProvider"]
+__all__ = ["COMPATIBLE", "SPEC", "OpenAICompatibleProvider", "OpenAIProvider"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 class OpenAIProvider(HttpProvider):
-    def __init__(
-        self,
-        name: str,
-        settings: ProviderSettings,
-        *,
-        default_base_url: str | None = DEFAULT_BASE_URL,
-        clock: Clock | None = None,
-    ) -> None:
-        super().__init__(
-            name,
-            settings,
-            default_base_url=default_base_url,
-            login_fix=f"replace the key: clawgate models auth add --provider {name} "
-            "--api-key-stdin",
-            clock=clock,
-        )
-        self.responses = settings.api == "openai-responses"
+    default_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
+    login_fix = "replace the key: clawgate models auth add --provider {name} --api-key-stdin"
 
     async def stream(
         self, request: ModelRequest, access: Access | None = None
     ) -> AsyncIterator[StreamEvent]:
         auth = access.auth() if access else None
-        if self.responses:
-            url = self.url("/responses")
-            body = _responses.body(request, stream=request.stream)
-            wire: _responses.ResponsesStream | _chat_completions.ChatCompletionsStream
-            wire = _responses.ResponsesStream(self.name, request.model)
-            parse = partial(_responses.from_json, self.name, request.model)
+        if self.settings.api == "openai-responses":
+            events = self.responses(
+                self.url("/responses"), request, stream=request.stream, auth=auth
+            )
         else:
-            url = self.url("/chat/completions")
-            body = _chat_completions.body(request, stream=request.stream)
-            wire = _chat_completions.ChatCompletionsStream(self.name, request.model)
-            parse = partial(_chat_completions.from_json, self.name, request.model)
-        async for event in self.call(
-            url, body, stream=request.stream, wire=wire, parse=parse, auth=auth
-        ):
+            events = self.chat_completions(self.url("/chat/completions"), request, auth=auth)
+        async for event in events:
             yield event
+
+
+class OpenAICompatibleProvider(OpenAIProvider):
+    """No default address: the server is wherever ``baseUrl`` says."""
+
+    default_base_url = None
 
 
 SPEC = ProviderSpec(
@@ -74,5 +55,5 @@ SPEC = ProviderSpec(
 COMPATIBLE = ProviderSpec(
     name="openai-compatible",
     billing="metered",  # the profile's kind decides: a server with no key is free
-    create=partial(OpenAIProvider, default_base_url=None),
+    create=OpenAICompatibleProvider,
 )

@@ -13,15 +13,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import httpx
 
 from clawgate.auth import Credential, bearer
-from clawgate.clock import Clock
-from clawgate.config import ProviderSettings
-from clawgate.providers import _responses
 from clawgate.providers._events import ModelRequest, StreamEvent
 from clawgate.providers._http import Access
 from clawgate.providers._provider import HttpProvider, needs_profile
@@ -78,16 +74,7 @@ def _window(raw: object, now: float) -> UsageWindow | None:
 
 
 class OpenAICodexProvider(HttpProvider):
-    def __init__(
-        self, name: str, settings: ProviderSettings, *, clock: Clock | None = None
-    ) -> None:
-        super().__init__(
-            name,
-            settings,
-            default_base_url=DEFAULT_BASE_URL,
-            login_fix=f"log in again: clawgate models auth login --provider {name}",
-            clock=clock,
-        )
+    default_base_url = DEFAULT_BASE_URL
 
     def _headers(self, session_id: str | None) -> dict[str, str]:
         return {
@@ -102,12 +89,11 @@ class OpenAICodexProvider(HttpProvider):
     ) -> AsyncIterator[StreamEvent]:
         if access is None:
             raise needs_profile(self.name)
-        async for event in self.call(
+        async for event in self.responses(
             self.url("/codex/responses"),
-            _responses.body(request, stream=True, limits=False),
+            request,
             stream=True,
-            wire=_responses.ResponsesStream(self.name, request.model),
-            parse=partial(_responses.from_json, self.name, request.model),
+            limits=False,
             headers=self._headers(request.session_id),
             auth=access.auth(_account),
         ):

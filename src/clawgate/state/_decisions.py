@@ -4,7 +4,8 @@ skip, written once when the turn ends; read back by ``clawgate models decisions`
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 __all__ = ["AttemptRecord", "DecisionStore", "TurnRecord"]
 
@@ -102,30 +103,12 @@ class DecisionStore:
         attempts = self.conn.execute(
             "SELECT * FROM attempts WHERE turn_id = ? ORDER BY seq", (row["turn_id"],)
         ).fetchall()
+        turn = _columns(TurnRecord, row, skip="attempts")
+        turn["fallback"] = bool(turn["fallback"])
         return TurnRecord(
-            turn_id=row["turn_id"],
-            session_key=row["session_key"],
-            requested=row["requested"],
-            started_at=row["started_at"],
-            ended_at=row["ended_at"],
-            outcome=row["outcome"],
-            model=row["model"],
-            profile=row["profile"],
-            fallback=bool(row["fallback"]),
-            failure=row["failure"],
-            attempts=tuple(
-                AttemptRecord(
-                    candidate=a["candidate"],
-                    profile=a["profile"],
-                    decision=a["decision"],
-                    reason=a["reason"],
-                    status=a["status"],
-                    code=a["code"],
-                    message=a["message"],
-                    first_token_ms=a["first_token_ms"],
-                    end_ms=a["end_ms"],
-                    next=a["next"],
-                )
-                for a in attempts
-            ),
+            **turn, attempts=tuple(AttemptRecord(**_columns(AttemptRecord, a)) for a in attempts)
         )
+
+
+def _columns(record: type, row: sqlite3.Row, skip: str = "") -> dict[str, Any]:
+    return {f.name: row[f.name] for f in fields(record) if f.name != skip}
