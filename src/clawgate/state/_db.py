@@ -3,6 +3,7 @@ migrations, each applied in its own transaction and recorded in ``migrations``."
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -110,6 +111,8 @@ def open_db(path: Path | str, migrations: tuple[Migration, ...] = MIGRATIONS) ->
     """Open (creating if needed) and bring up to date. ``":memory:"`` for a throwaway one."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Conversations are private: 0600 from the start (SQLite gives -wal/-shm the same).
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     # Autocommit; transactions are explicit (`BEGIN IMMEDIATE` below and in the stores).
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
