@@ -314,6 +314,7 @@ class Reply:
     before: Before = "answer"  # reset: RST before any byte; silent: never answer
     then: Then = "end"  # after the frames: end cleanly, cut (no final chunk), stall
     delay: float = 0.0  # seconds before answering (keep it well under a second)
+    pace: float = 0.0  # seconds between stream frames: a slow model
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -675,6 +676,8 @@ class FakeModelAPI:
         conn.sendall(_head(reply.status, {**headers, "Transfer-Encoding": "chunked"}))
         for frame in reply.frames:
             conn.sendall(b"%x\r\n%s\r\n" % (len(frame), frame))
+            if reply.pace:
+                self._stop.wait(reply.pace)
         if reply.then == "end":
             conn.sendall(b"0\r\n\r\n")
         elif reply.then == "stall":

@@ -120,13 +120,14 @@ async def test_a_rejected_key_is_needs_login_until_a_new_key_is_stored(world: Wo
     from clawgate.vault import ApiKeyMaterial
 
     world.start(**{"auth__fallthrough": "any"})
-    world.api.script(OPENAI["unauthorized"], OPENAI["unauthorized"], path="/key/")
+    world.api.script(OPENAI["unauthorized"], path="/key/")  # the broker answers the retry
     request = TurnRequest(HELLO, models=("key/m", FREE))
     result = await world.turn(request)
     assert steps(result)[0] == ("key/m", "key:default", "failed", "auth_dead")
     assert steps(await world.turn(request))[0][2:] == ("skip_needs_login", "auth_dead")
     world.vault.save("key:default", "key", ApiKeyMaterial(Secret("sk-new-key-0002")))
     assert (await world.turn(request)).model == "key/m"
+    assert world.api.seen[-1].headers["authorization"] == "Bearer sk-new-key-0002"
 
 
 async def test_a_transient_refresh_failure_retries_once_then_rotates(world: World) -> None:

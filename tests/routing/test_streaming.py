@@ -8,7 +8,14 @@ import pytest
 
 from clawgate.failures import FailureClass as F
 from clawgate.providers import TextDelta
-from clawgate.runtime import Restart, TurnEvent, TurnFailed, TurnRequest, TurnResult
+from clawgate.runtime import (
+    Answering,
+    Restart,
+    TurnEvent,
+    TurnFailed,
+    TurnRequest,
+    TurnResult,
+)
 from clawgate.state import StoredMessage
 from tests.fakes.model_api import chat_frames, stream
 from tests.routing.conftest import HELLO, NOW, World, steps
@@ -19,14 +26,22 @@ pytestmark = pytest.mark.anyio
 async def events_of(
     world: World, request: TurnRequest
 ) -> tuple[list[TurnEvent], TurnFailed | None]:
+    """What the caller sees, with the `Answering` notices checked and left out."""
     runtime = world.runtime or world.start()
     events: list[TurnEvent] = []
     try:
         async for event in runtime.stream(request):
             events.append(event)
     except TurnFailed as exc:
-        return events, exc
-    return events, None
+        return _shown(events), exc
+    return _shown(events), None
+
+
+def _shown(events: list[TurnEvent]) -> list[TurnEvent]:
+    for i, event in enumerate(events):
+        if isinstance(event, TextDelta) and (i == 0 or isinstance(events[i - 1], Restart)):
+            raise AssertionError("text came before the notice of who is answering")
+    return [e for e in events if not isinstance(e, Answering)]
 
 
 @pytest.mark.parametrize(("then", "reason"), [("cut", "stream_broken"), ("stall", "timeout")])

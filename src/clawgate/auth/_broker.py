@@ -163,6 +163,13 @@ class Broker:
             credential = await self._single_flight(profile_id, forced)
         return credential
 
+    def observe(self, profile_id: str, generation: int) -> None:
+        """The vault holds ``generation`` now (another process logged in, or added a key):
+        forget what this process held from before, so the next call reads the new one."""
+        entry = self._entries.get(profile_id)
+        if entry is not None and generation > entry.stored.generation:
+            del self._entries[profile_id]
+
     # Step 2: one renewal per profile in this process ----------------------------------------
 
     async def _single_flight(self, profile_id: str, forced: int | None) -> Credential:

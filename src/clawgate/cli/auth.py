@@ -17,6 +17,7 @@ from clawgate.auth.logins import METHODS, Method
 from clawgate.auth.oauth import LoginTools
 from clawgate.cli._app import App, pass_app
 from clawgate.cli._login_ui import TerminalUI
+from clawgate.cli.gateway import tell_gateway
 from clawgate.clock import SystemClock
 from clawgate.vault import KeyUnavailable, StoredProfile
 
@@ -44,6 +45,7 @@ def _stored(app: App, stored: StoredProfile) -> None:
         f"stored {stored.profile_id} ({stored.kind.value}, {stored.kind.billing}) "
         f"generation {stored.generation}, vault key from {source}"
     )
+    tell_gateway(app)
 
 
 @auth_group.command("login")
@@ -200,6 +202,7 @@ def logout(app: App, profile: str) -> None:
     """Delete PROFILE's local credentials and forget it in the config."""
     if auth.logout(app.vault, app.paths.config_file, app.env, profile):
         click.echo(f"logged out {profile}: local credentials deleted")
+        tell_gateway(app)
     else:
         click.echo(f"{profile}: nothing stored")
 
@@ -234,6 +237,7 @@ def order_set(app: App, provider: str, profiles: tuple[str, ...]) -> None:
     """Try PROVIDER's PROFILES in this order."""
     auth.set_order(app.paths.config_file, app.env, provider, list(profiles))
     click.echo(f"{provider}: {' '.join(dict.fromkeys(profiles))}")
+    tell_gateway(app)
 
 
 @order.command("clear")
@@ -243,3 +247,4 @@ def order_clear(app: App, provider: str) -> None:
     """Forget PROVIDER's explicit order."""
     auth.set_order(app.paths.config_file, app.env, provider, [])
     click.echo(f"{provider}: order cleared")
+    tell_gateway(app)

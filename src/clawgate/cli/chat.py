@@ -55,7 +55,7 @@ async def _answer(app: App, runtime: Runtime, request: TurnRequest) -> TurnResul
             sys.stdout.write("\n")
             sys.stdout.flush()
             app.err.print(f"[yellow]↻ {event.reason}; answering again[/]", highlight=False)
-        else:
+        elif isinstance(event, TurnResult):
             result = event
     assert result is not None
     sys.stdout.write("\n")

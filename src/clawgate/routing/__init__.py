@@ -15,7 +15,15 @@ from clawgate.routing._chain import (
 from clawgate.routing._health import Blocked, Health
 from clawgate.routing._policy import TABLE, Rule, rule_for
 from clawgate.routing._profiles import VaultProfiles
-from clawgate.routing._router import Answered, Budget, Restart, RouteEvent, RouteFailed, Router
+from clawgate.routing._router import (
+    Answered,
+    Budget,
+    Restart,
+    RouteEvent,
+    RouteFailed,
+    Router,
+    Streaming,
+)
 
 __all__ = [
     "TABLE",
@@ -34,6 +42,7 @@ __all__ = [
     "RoutingError",
     "Rule",
     "Skip",
+    "Streaming",
     "VaultProfiles",
     "context_tokens",
     "plan",

@@ -35,7 +35,7 @@ from clawgate.routing._policy import Rule, rule_for
 from clawgate.state import AttemptRecord
 from clawgate.vault import Vault
 
-__all__ = ["Answered", "Budget", "Restart", "RouteEvent", "RouteFailed", "Router"]
+__all__ = ["Answered", "Budget", "Restart", "RouteEvent", "RouteFailed", "Router", "Streaming"]
 
 log = logging.getLogger("clawgate.routing")
 
@@ -59,6 +59,14 @@ class Restart:
 
 
 @dataclass(frozen=True)
+class Streaming:
+    """The first text of this candidate's answer follows: who is answering, before the text."""
+
+    candidate: Candidate
+    fallback: bool
+
+
+@dataclass(frozen=True)
 class Answered:
     candidate: Candidate
     completed: Completed
@@ -67,7 +75,7 @@ class Answered:
     records: tuple[AttemptRecord, ...]
 
 
-RouteEvent = TextDelta | Restart | Answered
+RouteEvent = Streaming | TextDelta | Restart | Answered
 
 
 class RouteFailed(ClawgateError):
@@ -144,6 +152,7 @@ class Router:
     def _access(self, c: Candidate, generation: int | None) -> Access | None:
         if self.broker is None or generation is None:
             return None  # no stored profile: a provider that needs no credential
+        self.broker.observe(c.profile, generation)  # a login made elsewhere counts now
         return Access(self.broker, c.profile)
 
     async def route(
@@ -180,12 +189,15 @@ class Router:
                 if self._out_of_budget(walk, started):
                     break
                 async for event in self._candidate(walk, c, generations[c], build, restartable):
-                    if isinstance(event, Answered):
+                    if isinstance(event, Streaming):
+                        yield replace(event, fallback=c != first)
+                    elif isinstance(event, Answered):
                         answered = replace(event, fallback=c != first, records=_linked(walk))
                         _log(plan, answered.records)
                         yield answered
                         return
-                    yield event
+                    else:
+                        yield event
         except RouteFailed:
             _log(plan, _linked(walk))
             raise
@@ -206,7 +218,7 @@ class Router:
         generation: int | None,
         build: Callable[[Candidate], ModelRequest],
         restartable: bool,
-    ) -> AsyncIterator[TextDelta | Restart | Answered]:
+    ) -> AsyncIterator[RouteEvent]:
         tries = 0
         while True:
             walk.attempts += 1
@@ -219,6 +231,7 @@ class Router:
                     if isinstance(event, TextDelta):
                         if first_token is None:
                             first_token = self.clock.monotonic() - begun
+                            yield Streaming(c, False)
                         parts.append(event.text)
                         yield event
                     elif isinstance(event, Completed):

@@ -4,6 +4,7 @@ from clawgate.routing import Restart
 from clawgate.runtime._history import fit
 from clawgate.runtime._open import open_runtime
 from clawgate.runtime._turn import (
+    Answering,
     Runtime,
     TurnEvent,
     TurnFailed,
@@ -12,6 +13,7 @@ from clawgate.runtime._turn import (
 )
 
 __all__ = [
+    "Answering",
     "Restart",
     "Runtime",
     "TurnEvent",

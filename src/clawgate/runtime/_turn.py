@@ -27,6 +27,7 @@ from clawgate.routing import (
     Restart,
     RouteFailed,
     Router,
+    Streaming,
     VaultProfiles,
     plan,
 )
@@ -35,7 +36,7 @@ from clawgate.runtime._sleep import Sleep
 from clawgate.state import AttemptRecord, State, StoredMessage, TurnRecord, UsageRecord
 from clawgate.vault import Vault
 
-__all__ = ["Runtime", "TurnEvent", "TurnFailed", "TurnRequest", "TurnResult"]
+__all__ = ["Answering", "Runtime", "TurnEvent", "TurnFailed", "TurnRequest", "TurnResult"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,17 @@ class TurnResult:
     reported_model: str | None = None  # the model id the provider says it used
 
 
-TurnEvent = TextDelta | Restart | TurnResult
+@dataclass(frozen=True)
+class Answering:
+    """Who is answering, sent before the first text (an API sends it as headers)."""
+
+    turn_id: str
+    model: str
+    profile: str
+    fallback: bool
+
+
+TurnEvent = Answering | TextDelta | Restart | TurnResult
 
 
 class TurnFailed(ClawgateError):
@@ -153,12 +164,16 @@ class Runtime:
 
         try:
             async for event in self.router.route(route, build, restartable=request.restartable):
-                if isinstance(event, Answered):
+                if isinstance(event, Streaming):
+                    c = event.candidate
+                    yield Answering(turn_id, c.ref, c.profile, event.fallback)
+                elif isinstance(event, Answered):
                     result = self._answered(turn_id, event)
                     self._record(request, route, turn_id, started, result=result)
                     yield result
                     return
-                yield event
+                else:
+                    yield event
         except RouteFailed as exc:
             self._record(request, route, turn_id, started, failed=exc)
             raise TurnFailed(

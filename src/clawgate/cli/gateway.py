@@ -1,0 +1,114 @@
+"""`clawgate gateway …`: run the gateway, ask the running one how it is, its token."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+import httpx
+
+from clawgate.cli._app import App, pass_app
+from clawgate.config import ConfigError
+from clawgate.errors import ClawgateError
+from clawgate.gateway import gateway_token, running_gateway, serve
+
+EX_CONFIG = 78  # sysexits.h: the unit file does not restart on it (RestartPreventExitStatus)
+
+
+class NotRunning(ClawgateError):
+    code = "not_running"
+    exit_code = 3
+
+
+@click.group("gateway")
+def gateway_group() -> None:
+    """The gateway: OpenAI-compatible API and control API on 127.0.0.1."""
+
+
+@gateway_group.command("run")
+@click.option("--bind", metavar="HOST", help="Address to listen on (default: gateway.bind).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default: gateway.port).")
+@pass_app
+def run(app: App, bind: str | None, port: int | None) -> None:
+    """Run in the foreground until SIGTERM or Ctrl-C (turns in flight finish first)."""
+    try:
+        settings = app.config.settings
+    except ConfigError as exc:
+        app.err.print(f"[red]error:[/] {exc.message}")
+        raise SystemExit(EX_CONFIG) from None
+    host = bind or settings.gateway.bind
+
+    def ready(facts: dict[str, Any]) -> None:
+        app.err.print(
+            f"clawgate gateway listening on http://{facts['bind']}:{facts['port']} "
+            f"(pid {facts['pid']}); Ctrl-C or SIGTERM stops it",
+            highlight=False,
+        )
+
+    port = settings.gateway.port if port is None else port
+    serve(app.paths, app.env, bind=host, port=port, on_ready=ready)
+
+
+@gateway_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@pass_app
+def status(app: App, as_json: bool) -> None:
+    """Pid, address, uptime, config generation and per-profile state of the running gateway."""
+    client = running_gateway(app.paths, app.env, app.vault)
+    if client is None:
+        raise NotRunning("no gateway is running", fix="start one: clawgate gateway run")
+    try:
+        facts = client.status()
+    except httpx.HTTPError as exc:
+        raise NotRunning(
+            f"the gateway (pid {client.pid}) does not answer: {type(exc).__name__}",
+            fix="restart it: clawgate gateway run",
+        ) from None
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+        return
+    config = facts["config"]
+    app.out.print(
+        f"running: pid {facts['pid']} on {facts['bind']}:{facts['port']}, up "
+        f"{_duration(facts['uptime'])}, config generation {config['generation']}"
+    )
+    if config["error"]:
+        app.out.print(f"[yellow]config not reloaded:[/] {config['error']}")
+    for p in facts["profiles"]:
+        style = "green" if p["state"] == "ok" else "red"
+        app.out.print(f"  {p['id']:<32} {p['kind'] or '?':<8} [{style}]{p['state']}[/]")
+
+
+@gateway_group.command("token")
+@click.option("--rotate", is_flag=True, help="Make a new token; the old one stops working.")
+@pass_app
+def token(app: App, rotate: bool) -> None:
+    """Print the API's bearer token (made on first use)."""
+    click.echo(gateway_token(app.vault, app.env, rotate=rotate).reveal())
+
+
+def _duration(seconds: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(seconds))
+
+
+def tell_gateway(app: App) -> None:
+    """After a change to config or credentials: say whether the running gateway has it."""
+    try:
+        client = running_gateway(app.paths, app.env, app.vault)
+        if client is None:
+            return
+        answer = client.reload()
+    except (httpx.HTTPError, ValueError, ClawgateError):
+        app.err.print("[yellow]note:[/] a gateway is running but did not answer the reload")
+        return
+    if answer.get("ok"):
+        app.err.print(
+            f"the running gateway (pid {client.pid}) picked it up "
+            f"(config generation {answer['generation']})"
+        )
+    else:
+        app.err.print(
+            f"[yellow]the running gateway kept its last good config:[/] {answer.get('error')}"
+        )

@@ -1,0 +1,29 @@
+"""The gateway: the long-running process API clients and channels talk to (ARCHITECTURE.md)."""
+
+from clawgate.gateway._app import MAX_BODY, Gateway, create_app
+from clawgate.gateway._client import GatewayClient, running_gateway
+from clawgate.gateway._serve import (
+    AlreadyRunning,
+    GatewayError,
+    read_runtime_file,
+    runtime_file,
+    serve,
+)
+from clawgate.gateway._token import TOKEN_ENV, TOKEN_PROFILE, gateway_token, matches
+
+__all__ = [
+    "MAX_BODY",
+    "TOKEN_ENV",
+    "TOKEN_PROFILE",
+    "AlreadyRunning",
+    "Gateway",
+    "GatewayClient",
+    "GatewayError",
+    "create_app",
+    "gateway_token",
+    "matches",
+    "read_runtime_file",
+    "running_gateway",
+    "runtime_file",
+    "serve",
+]

@@ -1,0 +1,52 @@
+"""The CLI's side of the control API: find the running gateway and ask it things."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from clawgate.config import Paths
+from clawgate.gateway._serve import read_runtime_file
+from clawgate.gateway._token import gateway_token
+from clawgate.vault import Vault
+
+__all__ = ["GatewayClient", "running_gateway"]
+
+
+@dataclass(frozen=True)
+class GatewayClient:
+    base_url: str
+    token: str
+    pid: int
+
+    def _call(self, method: str, path: str) -> httpx.Response:
+        return httpx.request(
+            method,
+            self.base_url + path,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=10,
+        )
+
+    def status(self) -> dict[str, Any]:
+        response = self._call("GET", "/control/status")
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def reload(self) -> dict[str, Any]:
+        body: dict[str, Any] = self._call("POST", "/control/reload").json()
+        return body
+
+
+def running_gateway(paths: Paths, env: Mapping[str, str], vault: Vault) -> GatewayClient | None:
+    facts = read_runtime_file(paths)
+    if facts is None:
+        return None
+    host = facts["bind"]
+    if host in ("0.0.0.0", "::"):  # noqa: S104 (reading where it listens, not binding)
+        host = "127.0.0.1"
+    token = gateway_token(vault, env).reveal()
+    return GatewayClient(f"http://{host}:{facts['port']}", token, facts["pid"])

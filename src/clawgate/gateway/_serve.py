@@ -1,0 +1,155 @@
+"""Running the gateway in the foreground: one per state directory (a lock file), bound to
+127.0.0.1 unless configured, its address in ``<state>/gateway.json`` for the CLI, and a clean
+stop on SIGTERM/SIGINT: uvicorn stops accepting, turns in flight get ``grace`` seconds to
+finish."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import math
+import os
+import socket
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import filelock
+import uvicorn
+
+from clawgate.config import Paths
+from clawgate.errors import ClawgateError
+from clawgate.fileio import write_atomic
+from clawgate.gateway._app import Gateway, create_app
+from clawgate.gateway._token import gateway_token
+from clawgate.state import State
+from clawgate.vault import Vault
+
+__all__ = ["AlreadyRunning", "GatewayError", "read_runtime_file", "runtime_file", "serve"]
+
+GRACE_SECONDS = 30.0
+
+
+class GatewayError(ClawgateError):
+    code = "gateway"
+
+
+class AlreadyRunning(GatewayError):
+    code = "already_running"
+
+
+def runtime_file(paths: Paths) -> Path:
+    return paths.state_dir / "gateway.json"
+
+
+def read_runtime_file(paths: Paths) -> dict[str, Any] | None:
+    """The running gateway's pid and address, or None when none is running."""
+    try:
+        facts = json.loads(runtime_file(paths).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    if not isinstance(facts, dict):
+        return None
+    pid = facts.get("pid")
+    if not isinstance(pid, int) or not _alive(pid):
+        return None
+    return dict(facts)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def serve(
+    paths: Paths,
+    env: Mapping[str, str],
+    *,
+    bind: str,
+    port: int,
+    grace: float = GRACE_SECONDS,
+    on_ready: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
+    paths.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(paths.state_dir / "gateway.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        facts = read_runtime_file(paths) or {}
+        raise AlreadyRunning(
+            f"a gateway is already running on this state directory ({paths.state_dir}"
+            + (f", pid {facts['pid']}, {facts['bind']}:{facts['port']}" if facts else "")
+            + ")",
+            fix="stop it first (clawgate gateway stop), or use another CLAWGATE_STATE_DIR",
+        ) from None
+    try:
+        asyncio.run(_run(paths, env, bind=bind, port=port, grace=grace, on_ready=on_ready))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            runtime_file(paths).unlink()
+        lock.release()
+
+
+async def _run(
+    paths: Paths,
+    env: Mapping[str, str],
+    *,
+    bind: str,
+    port: int,
+    grace: float,
+    on_ready: Callable[[dict[str, Any]], None] | None,
+) -> None:
+    state = State.open(paths.state_db)
+    vault = Vault.open(paths.state_dir, env)
+    token = gateway_token(vault, env)
+    if not _loopback(bind) and not token.reveal():
+        raise GatewayError(
+            f"refusing to listen on {bind} without a bearer token",
+            fix="run `clawgate gateway token` to make one, or bind 127.0.0.1",
+        )
+    gateway = Gateway(paths, env, token=token, state=state, vault=vault, bind=bind, port=port)
+    # Bind first: the real port (for port 0) is known before serving starts.
+    try:
+        listener = socket.create_server((bind, port), family=_family(bind))
+    except OSError as exc:
+        await gateway.aclose()
+        raise GatewayError(
+            f"cannot listen on {bind}:{port}: {exc.strerror or exc}",
+            fix="choose another --port, or stop what is using it",
+        ) from None
+    gateway.port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(gateway),
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=math.ceil(grace),
+    )
+    facts = {"pid": os.getpid(), "bind": bind, "port": gateway.port}
+    write_atomic(runtime_file(paths), json.dumps(facts).encode())
+    if on_ready:
+        on_ready(facts)
+    try:
+        await uvicorn.Server(config).serve(sockets=[listener])
+    finally:
+        await gateway.aclose()
+        state.close()

@@ -1,0 +1,43 @@
+"""The gateway's bearer token: generated once, held in the vault, compared in constant time.
+``CLAWGATE_GATEWAY_TOKEN`` overrides the stored one (CONFIG.md, "Environment")."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Mapping
+
+from clawgate.secret import Secret
+from clawgate.vault import ApiKeyMaterial, Unresolved, Vault
+
+__all__ = ["TOKEN_ENV", "TOKEN_PROFILE", "gateway_token", "matches"]
+
+TOKEN_ENV = "CLAWGATE_GATEWAY_TOKEN"  # noqa: S105 (a variable name, not a secret)
+TOKEN_PROFILE = "clawgate:gateway"  # noqa: S105 (a profile id)
+
+
+def gateway_token(vault: Vault, env: Mapping[str, str], *, rotate: bool = False) -> Secret:
+    """The token, made and stored on first use (or when ``rotate``)."""
+    override = env.get(TOKEN_ENV)
+    if override and not rotate:
+        return Secret(override)
+    if not rotate:
+        try:
+            material = vault.load(TOKEN_PROFILE).material
+        except Unresolved:
+            material = None
+        if isinstance(material, ApiKeyMaterial):
+            return material.key
+    token = Secret("cg-" + secrets.token_urlsafe(32))
+    vault.save(TOKEN_PROFILE, "clawgate", ApiKeyMaterial(token))
+    return token
+
+
+def matches(header: str | None, token: Secret) -> bool:
+    """``Authorization: Bearer <token>``, compared in constant time."""
+    if not header:
+        return False
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.reveal().encode())
