@@ -65,7 +65,10 @@ class RunningGateway:
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
+        code = self.process.wait(timeout=60)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
+        return code
 
 
 def start_gateway(state: Path, api: FakeModelAPI, *extra: str) -> RunningGateway:

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import math
 import os
+import signal
 import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -77,6 +78,10 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _stopped(signum: int, frame: object) -> None:
+    """The stop was asked for and is already done."""
+
+
 def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
@@ -102,9 +107,15 @@ def serve(
             + ")",
             fix="stop it first (clawgate gateway stop), or use another CLAWGATE_STATE_DIR",
         ) from None
+    # uvicorn handles SIGTERM/SIGINT while serving (stop accepting, let turns finish), then
+    # re-raises the signal to the handler that was there before. That handler is this no-op,
+    # so the cleanup below runs and a requested stop exits 0.
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         asyncio.run(_run(paths, env, bind=bind, port=port, grace=grace, on_ready=on_ready))
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         with contextlib.suppress(FileNotFoundError):
             runtime_file(paths).unlink()
         lock.release()
