@@ -636,6 +636,8 @@ class FakeModelAPI:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
+            # Stream frames go out as they are written, as from any real HTTP server.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._open.add(conn)
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()

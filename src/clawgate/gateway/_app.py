@@ -9,11 +9,12 @@ and order changes are read from the vault on every turn.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -39,7 +40,14 @@ from clawgate.gateway._openai import (
 from clawgate.gateway._token import matches
 from clawgate.providers import TextDelta
 from clawgate.routing import RoutingError
-from clawgate.runtime import Answering, Runtime, TurnFailed, TurnRequest, TurnResult
+from clawgate.runtime import (
+    Answering,
+    Runtime,
+    TurnEvent,
+    TurnFailed,
+    TurnRequest,
+    TurnResult,
+)
 from clawgate.secret import Secret
 from clawgate.state import State
 from clawgate.vault import Vault
@@ -317,28 +325,27 @@ async def _stream(runtime: Runtime, turn: TurnRequest, chat: ChatRequest) -> Res
     before any text is an ordinary error response."""
     events = runtime.stream(turn)
     first: Answering | None = None
-    async for event in events:
-        if isinstance(event, Answering):
-            first = event
-            break
-        if isinstance(event, TurnResult):  # an empty answer: no text, straight to the end
-            first = Answering(event.turn_id, event.model, event.profile, event.fallback)
-            events = _prepend(event, events)
-            break
+    done: TurnResult | None = None
+    try:
+        async for event in events:
+            if isinstance(event, Answering):
+                first = event
+                break
+            if isinstance(event, TurnResult):  # an empty answer: no text, straight to the end
+                first = Answering(event.turn_id, event.model, event.profile, event.fallback)
+                done = event
+                break
+    except BaseException:
+        await events.aclose()
+        raise
     assert first is not None
     facts = (first.turn_id, first.model, first.profile, first.fallback)
     include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
     return StreamingResponse(
-        _sse(events, first, include_usage),
+        _sse(events, first, done, include_usage),
         media_type="text/event-stream",
         headers={**_headers(*facts), "cache-control": "no-cache"},
     )
-
-
-async def _prepend(event: TurnResult, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    yield event
-    async for item in rest:
-        yield item
 
 
 def _data(document: object) -> bytes:
@@ -346,24 +353,29 @@ def _data(document: object) -> bytes:
 
 
 async def _sse(
-    events: AsyncIterator[Any], first: Answering, include_usage: bool
-) -> AsyncIterator[bytes]:
+    events: AsyncGenerator[TurnEvent, None],
+    first: Answering,
+    done: TurnResult | None,
+    include_usage: bool,
+) -> AsyncGenerator[bytes, None]:
     turn, model = first.turn_id, first.model
     yield _data(chunk(turn, model, delta={"role": "assistant", "content": ""}))
     try:
-        async for event in events:
-            if isinstance(event, TextDelta):
-                yield _data(chunk(turn, model, delta={"content": event.text}))
-            elif isinstance(event, TurnResult):
-                facts = _facts(event.turn_id, event.model, event.profile, event.fallback)
-                yield _data(chunk(turn, model, finish_reason=event.finish_reason, clawgate=facts))
-                if include_usage:
-                    yield _data(chunk(turn, model, usage=event.usage, choices=False))
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    yield _data(chunk(turn, model, delta={"content": event.text}))
+                elif isinstance(event, TurnResult):
+                    done = event
     except TurnFailed as exc:
         # Content was sent: the answer is cut. Say so in-band; never a normal finish.
         facts = _facts(turn, model, first.profile, first.fallback)
-        yield _data(
-            chunk(turn, model, finish_reason="error", clawgate={**facts, "error": exc.code})
-        )
+        cut = {**facts, "error": exc.code}
+        yield _data(chunk(turn, model, finish_reason="error", clawgate=cut))
         yield _data(error_body(exc.message, code=exc.code, type_="api_error"))
+    if done is not None:
+        facts = _facts(done.turn_id, done.model, done.profile, done.fallback)
+        yield _data(chunk(turn, model, finish_reason=done.finish_reason, clawgate=facts))
+        if include_usage:
+            yield _data(chunk(turn, model, usage=done.usage, choices=False))
     yield b"data: [DONE]\n\n"

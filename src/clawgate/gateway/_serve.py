@@ -82,8 +82,19 @@ def _stopped(signum: int, frame: object) -> None:
     """The stop was asked for and is already done."""
 
 
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
+def _listen(host: str, port: int) -> socket.socket:
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are
+    # TCP, and without it every response waits out the peer's 40 ms delayed ACK.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
 
 
 def serve(
@@ -141,7 +152,7 @@ async def _run(
     gateway = Gateway(paths, env, token=token, state=state, vault=vault, bind=bind, port=port)
     # Bind first: the real port (for port 0) is known before serving starts.
     try:
-        listener = socket.create_server((bind, port), family=_family(bind))
+        listener = _listen(bind, port)
     except OSError as exc:
         await gateway.aclose()
         raise GatewayError(

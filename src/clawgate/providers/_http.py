@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,7 +174,7 @@ class Exchange:
             )
         return document
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
+    async def events(self) -> AsyncGenerator[dict[str, Any], None]:
         """Each event's JSON data, with its SSE event name under ``"event"`` when the data has
         no ``type`` of its own; `DONE` for ``data: [DONE]``."""
         source = EventSource(self.response).aiter_sse()

@@ -4,7 +4,8 @@ ready to use."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+import contextlib
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from functools import partial
 from typing import Any, ClassVar
 
@@ -68,13 +69,14 @@ class HttpProvider:
         parse: Parse,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         async with self.transport.exchange(
             "POST", url, json_body=body, headers=headers, auth=auth
         ) as exchange:
             events = relay(exchange, wire) if stream else relay_json(exchange, parse)
-            async for event in events:
-                yield event
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    yield event
 
     def chat_completions(
         self,
@@ -83,7 +85,7 @@ class HttpProvider:
         *,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         return self.call(
             url,
             _chat_completions.body(request, stream=request.stream),
@@ -103,7 +105,7 @@ class HttpProvider:
         limits: bool = True,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         return self.call(
             url,
             _responses.body(request, stream=stream, limits=limits),

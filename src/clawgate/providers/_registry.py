@@ -7,7 +7,7 @@ names (an Ollama or OpenRouter entry is just an ``openai-compatible`` one with i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -25,7 +25,7 @@ BillingKind = Literal["subscription", "metered", "free"]
 class Provider(Protocol):
     def stream(
         self, request: ModelRequest, access: Access | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Yield text deltas, then exactly one `Completed`; raise `ProviderError` on failure.
 
         ``access`` is the profile's way to its credential (through the broker); None for

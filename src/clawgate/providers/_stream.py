@@ -9,7 +9,8 @@ errors sent inside the stream, and the same rule for an unfinished answer (ROUTI
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import contextlib
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, Protocol
 
 from clawgate.errorbody import ErrorBody, error_from
@@ -49,15 +50,17 @@ class Wire(Protocol):
         ...
 
 
-async def relay(exchange: Exchange, wire: Wire) -> AsyncIterator[StreamEvent]:
+async def relay(exchange: Exchange, wire: Wire) -> AsyncGenerator[StreamEvent, None]:
+    decoded = exchange.events()
     try:
-        async for data in exchange.events():
-            for event in wire.feed(data):
-                if isinstance(event, TextDelta):
-                    exchange.deadlines.content()
-                yield event
-            if wire.done:
-                break
+        async with contextlib.aclosing(decoded):
+            async for data in decoded:
+                for event in wire.feed(data):
+                    if isinstance(event, TextDelta):
+                        exchange.deadlines.content()
+                    yield event
+                if wire.done:
+                    break
     except WireError as exc:
         raise exchange.failed(exc.error) from None
     yield wire.finish(exchange.request_id)
@@ -91,7 +94,7 @@ def mapping(value: object) -> dict[str, Any]:
 
 async def relay_json(
     exchange: Exchange, parse: Callable[[dict[str, Any], str | None], Iterator[StreamEvent]]
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """A non-streamed answer, as the same events a stream would give."""
     document = await exchange.json()
     try:

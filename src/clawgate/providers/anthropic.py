@@ -7,7 +7,7 @@ overflow (see `anthropic_context_overflow`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from functools import partial
 
 import httpx
@@ -50,10 +50,10 @@ class AnthropicProvider(HttpProvider):
     def classify_more(self, error: ErrorBody) -> FailureClass | None:
         return anthropic_context_overflow(error)
 
-    async def stream(
+    def stream(
         self, request: ModelRequest, access: Access | None = None
-    ) -> AsyncIterator[StreamEvent]:
-        async for event in self.call(
+    ) -> AsyncGenerator[StreamEvent, None]:
+        return self.call(
             self.url("/v1/messages"),
             _messages.body(request, stream=request.stream),
             stream=request.stream,
@@ -61,8 +61,7 @@ class AnthropicProvider(HttpProvider):
             parse=partial(_messages.from_json, self.name, request.model),
             headers={"anthropic-version": API_VERSION},
             auth=access.auth(_credential) if access else None,
-        ):
-            yield event
+        )
 
 
 SPEC = ProviderSpec(

@@ -5,7 +5,8 @@ renews it from the GitHub login, AUTH.md).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator
 from typing import ClassVar
 
 from clawgate import __version__
@@ -31,16 +32,18 @@ class GitHubCopilotProvider(HttpProvider):
 
     async def stream(
         self, request: ModelRequest, access: Access | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         if access is None:
             raise needs_profile(self.name)
         # The Copilot token names its API host; configured baseUrl wins (tests, proxies).
         credential = await access.credential()
         base = self.settings.base_url or credential.base_url
-        async for event in self.chat_completions(
+        events = self.chat_completions(
             self.url("/chat/completions", base), request, headers=self.headers, auth=access.auth()
-        ):
-            yield event
+        )
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield event
 
 
 SPEC = ProviderSpec(

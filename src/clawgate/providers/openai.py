@@ -8,7 +8,7 @@ llama.cpp server, OpenRouter; with a key, or none.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import ClassVar
 
 from clawgate.providers._events import ModelRequest, StreamEvent
@@ -25,18 +25,13 @@ class OpenAIProvider(HttpProvider):
     default_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
     login_fix = "replace the key: clawgate models auth add --provider {name} --api-key-stdin"
 
-    async def stream(
+    def stream(
         self, request: ModelRequest, access: Access | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         auth = access.auth() if access else None
         if self.settings.api == "openai-responses":
-            events = self.responses(
-                self.url("/responses"), request, stream=request.stream, auth=auth
-            )
-        else:
-            events = self.chat_completions(self.url("/chat/completions"), request, auth=auth)
-        async for event in events:
-            yield event
+            return self.responses(self.url("/responses"), request, stream=request.stream, auth=auth)
+        return self.chat_completions(self.url("/chat/completions"), request, auth=auth)
 
 
 class OpenAICompatibleProvider(OpenAIProvider):

@@ -11,7 +11,7 @@ nothing else) with the ChatGPT account id, ``OpenAI-Beta: responses=experimental
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,20 +84,19 @@ class OpenAICodexProvider(HttpProvider):
             "Accept": "text/event-stream",
         }
 
-    async def stream(
+    def stream(
         self, request: ModelRequest, access: Access | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         if access is None:
             raise needs_profile(self.name)
-        async for event in self.responses(
+        return self.responses(
             self.url("/codex/responses"),
             request,
             stream=True,
             limits=False,
             headers=self._headers(request.session_id),
             auth=access.auth(_account),
-        ):
-            yield event
+        )
 
     async def usage(self, access: Access) -> UsageWindows:
         async with self.transport.exchange(

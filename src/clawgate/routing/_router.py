@@ -12,9 +12,10 @@ the cut one, so no assistant prefill is ever sent); any other caller gets `Route
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from clawgate.auth import Broker
@@ -161,7 +162,7 @@ class Router:
         build: Callable[[Candidate], ModelRequest],
         *,
         restartable: bool = False,
-    ) -> AsyncIterator[RouteEvent]:
+    ) -> AsyncGenerator[RouteEvent, None]:
         walk = _Walk(plan)
         started = self.clock.monotonic()
         first = plan.steps[0].candidate if isinstance(plan.steps[0], Skip) else plan.steps[0]
@@ -188,16 +189,18 @@ class Router:
                     continue
                 if self._out_of_budget(walk, started):
                     break
-                async for event in self._candidate(walk, c, generations[c], build, restartable):
-                    if isinstance(event, Streaming):
-                        yield replace(event, fallback=c != first)
-                    elif isinstance(event, Answered):
-                        answered = replace(event, fallback=c != first, records=_linked(walk))
-                        _log(plan, answered.records)
-                        yield answered
-                        return
-                    else:
-                        yield event
+                attempt = self._candidate(walk, c, generations[c], build, restartable)
+                async with contextlib.aclosing(attempt):
+                    async for event in attempt:
+                        if isinstance(event, Streaming):
+                            yield replace(event, fallback=c != first)
+                        elif isinstance(event, Answered):
+                            answered = replace(event, fallback=c != first, records=_linked(walk))
+                            _log(plan, answered.records)
+                            yield answered
+                            return
+                        else:
+                            yield event
         except RouteFailed:
             _log(plan, _linked(walk))
             raise
@@ -218,7 +221,7 @@ class Router:
         generation: int | None,
         build: Callable[[Candidate], ModelRequest],
         restartable: bool,
-    ) -> AsyncIterator[RouteEvent]:
+    ) -> AsyncGenerator[RouteEvent, None]:
         tries = 0
         while True:
             walk.attempts += 1
@@ -227,23 +230,25 @@ class Router:
             parts: list[str] = []
             try:
                 provider = self.providers.get(c.provider)
-                async for event in provider.stream(build(c), self._access(c, generation)):
-                    if isinstance(event, TextDelta):
-                        if first_token is None:
-                            first_token = self.clock.monotonic() - begun
-                            yield Streaming(c, False)
-                        parts.append(event.text)
-                        yield event
-                    elif isinstance(event, Completed):
-                        self.health.succeeded(c)
-                        walk.record(
-                            c,
-                            "succeeded",
-                            first_token_ms=_ms(first_token),
-                            end_ms=_ms(self.clock.monotonic() - begun),
-                        )
-                        yield Answered(c, event, "".join(parts), False, ())
-                        return
+                stream = provider.stream(build(c), self._access(c, generation))
+                async with contextlib.aclosing(stream):  # closed here, not by the GC later
+                    async for event in stream:
+                        if isinstance(event, TextDelta):
+                            if first_token is None:
+                                first_token = self.clock.monotonic() - begun
+                                yield Streaming(c, False)
+                            parts.append(event.text)
+                            yield event
+                        elif isinstance(event, Completed):
+                            self.health.succeeded(c)
+                            walk.record(
+                                c,
+                                "succeeded",
+                                first_token_ms=_ms(first_token),
+                                end_ms=_ms(self.clock.monotonic() - begun),
+                            )
+                            yield Answered(c, event, "".join(parts), False, ())
+                            return
                 raise ProviderError(FailureClass.STREAM_BROKEN, "the stream ended unfinished")
             except ProviderError as exc:
                 rule = rule_for(exc, started=bool(parts))

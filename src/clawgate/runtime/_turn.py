@@ -8,8 +8,9 @@ model and profile answered and whether that was a fallback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from clawgate.auth import Broker
@@ -143,7 +144,7 @@ class Runtime:
             profiles=self.profiles,
         )
 
-    async def stream(self, request: TurnRequest) -> AsyncIterator[TurnEvent]:
+    async def stream(self, request: TurnRequest) -> AsyncGenerator[TurnEvent, None]:
         turn_id = uuid.uuid4().hex
         started = self.clock.now()
         route = self.plan(request)
@@ -162,18 +163,20 @@ class Runtime:
                 session_id=request.session or turn_id,
             )
 
+        routed = self.router.route(route, build, restartable=request.restartable)
         try:
-            async for event in self.router.route(route, build, restartable=request.restartable):
-                if isinstance(event, Streaming):
-                    c = event.candidate
-                    yield Answering(turn_id, c.ref, c.profile, event.fallback)
-                elif isinstance(event, Answered):
-                    result = self._answered(turn_id, event)
-                    self._record(request, route, turn_id, started, result=result)
-                    yield result
-                    return
-                else:
-                    yield event
+            async with contextlib.aclosing(routed):
+                async for event in routed:
+                    if isinstance(event, Streaming):
+                        c = event.candidate
+                        yield Answering(turn_id, c.ref, c.profile, event.fallback)
+                    elif isinstance(event, Answered):
+                        result = self._answered(turn_id, event)
+                        self._record(request, route, turn_id, started, result=result)
+                        yield result
+                        return
+                    else:
+                        yield event
         except RouteFailed as exc:
             self._record(request, route, turn_id, started, failed=exc)
             raise TurnFailed(
@@ -187,9 +190,10 @@ class Runtime:
 
     async def complete(self, request: TurnRequest) -> TurnResult:
         """The same turn, not streamed: the final result only."""
-        async for event in self.stream(request):
-            if isinstance(event, TurnResult):
-                return event
+        async with contextlib.aclosing(self.stream(request)) as events:
+            async for event in events:
+                if isinstance(event, TurnResult):
+                    return event
         raise AssertionError("a turn stream ends with a TurnResult or raises")  # pragma: no cover
 
     async def aclose(self) -> None:

