@@ -12,9 +12,10 @@ import httpx
 from clawgate.cli._app import App, pass_app
 from clawgate.config import ConfigError
 from clawgate.errors import ClawgateError
+from clawgate.gateway import _service as service
 from clawgate.gateway import gateway_token, running_gateway, serve
 
-EX_CONFIG = 78  # sysexits.h: the unit file does not restart on it (RestartPreventExitStatus)
+EX_CONFIG = service.EX_CONFIG  # sysexits.h; the unit does not restart on it
 
 
 class NotRunning(ClawgateError):
@@ -112,3 +113,53 @@ def tell_gateway(app: App) -> None:
         app.err.print(
             f"[yellow]the running gateway kept its last good config:[/] {answer.get('error')}"
         )
+
+
+@gateway_group.command("install")
+@pass_app
+def install(app: App) -> None:
+    """Write a systemd user unit (restart on failure, not on bad config) and enable it."""
+    path, enabled = service.install_unit(app.paths, app.env)
+    click.echo(f"wrote {path}")
+    if enabled:
+        click.echo(f"enabled; start it with: systemctl --user start {service.UNIT_NAME}")
+    else:
+        click.echo("no user systemd here: `clawgate gateway start` runs it in the background")
+
+
+@gateway_group.command("uninstall")
+@pass_app
+def uninstall(app: App) -> None:
+    """Stop, disable and remove the systemd user unit."""
+    if service.uninstall_unit(app.env):
+        click.echo(f"removed {service.unit_path(app.env)}")
+    else:
+        click.echo("no unit installed")
+
+
+@gateway_group.command("start")
+@pass_app
+def start(app: App) -> None:
+    """Start the gateway: through systemd when its unit is installed, else in the background."""
+    if service.unit_path(app.env).exists() and service.start_unit():
+        click.echo(f"started {service.UNIT_NAME}")
+        return
+    pid = service.start_background(app.paths, app.env)
+    click.echo(f"started: pid {pid}, log in {app.paths.logs_dir / 'gateway.log'}")
+
+
+@gateway_group.command("stop")
+@pass_app
+def stop(app: App) -> None:
+    """Stop the running gateway; turns in flight finish first."""
+    pid = service.stop(app.paths)
+    click.echo(f"stopped pid {pid}" if pid else "no gateway is running")
+
+
+@gateway_group.command("restart")
+@pass_app
+def restart(app: App) -> None:
+    """Stop the running gateway (if any) and start it again."""
+    service.stop(app.paths)
+    pid = service.start_background(app.paths, app.env)
+    click.echo(f"restarted: pid {pid}")
