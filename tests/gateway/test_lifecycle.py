@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
@@ -45,6 +46,14 @@ def test_a_key_added_by_the_cli_is_used_on_the_next_turn(
     answer = client.chat.completions.create(model="keyed/m", messages=HELLO)  # type: ignore[arg-type]
     assert answer.choices[0].message.content == "Hello there"
     assert api.paths("/keyed/")[-1].headers["authorization"] == "Bearer sk-keyed-1"
+
+    probe = httpx.post(
+        fresh.url + "/control/probe", headers={"Authorization": f"Bearer {fresh.token}"}
+    ).json()
+    assert [(p["profile"], p["ok"], p["how"]) for p in probe["profiles"]] == [
+        ("keyed:default", True, "memory")  # the broker the turn just used, in memory
+    ]
+    assert "sk-keyed-1" not in json.dumps(probe)
 
 
 def test_a_bad_config_edit_is_refused_live_and_serving_goes_on(

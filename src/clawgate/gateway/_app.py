@@ -1,6 +1,6 @@
 """The gateway's HTTP app (Starlette): the OpenAI-compatible ``/v1`` API, ``/healthz``, and
 the control API the CLI talks to (``/control/status``, ``/control/reload``,
-``/control/decisions``).
+``/control/decisions``, ``/control/probe``).
 
 Live state: the config file is checked before every request and reloaded when it changed (an
 invalid edit keeps the last good config and is reported by ``/control/status``); logins, keys
@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from clawgate import __version__
-from clawgate.auth import Broker, view_profiles
+from clawgate.auth import Broker, check_credential, view_profiles
 from clawgate.config import ConfigError, LoadedConfig, Paths, load_config
 from clawgate.gateway._openai import (
     DEFAULT_MODELS,
@@ -270,6 +270,19 @@ def create_app(gateway: Gateway) -> Starlette:
         body = {"ok": ok, "generation": gateway.generation, "error": gateway.reload_error}
         return JSONResponse(body, 200 if ok else 409)
 
+    async def control_probe(request: Request) -> Response:
+        """The credential step of a turn, for each profile, on the gateway's live broker."""
+        if (refused := authorized(request)) is not None:
+            return refused
+        gateway.refresh()
+        broker = gateway.runtime.broker
+        wanted = request.query_params.get("profile")
+        ids = [p for p in gateway.vault.profile_ids() if not p.startswith("clawgate:")]
+        if wanted:
+            ids = [p for p in ids if p == wanted]
+        checks = [await check_credential(broker, p) for p in ids] if broker else []
+        return JSONResponse({"profiles": [c.to_json() for c in checks]})
+
     async def control_decisions(request: Request) -> Response:
         if (refused := authorized(request)) is not None:
             return refused
@@ -286,6 +299,7 @@ def create_app(gateway: Gateway) -> Starlette:
             Route("/control/status", control_status),
             Route("/control/reload", control_reload, methods=["POST"]),
             Route("/control/decisions", control_decisions),
+            Route("/control/probe", control_probe, methods=["POST"]),
         ],
         exception_handlers={404: _not_found, 405: _not_allowed},
     )

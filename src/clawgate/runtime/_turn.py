@@ -117,6 +117,7 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.providers = providers or Providers(settings.models.providers)
+        self.broker = broker
         self.state = state
         self.vault = vault
         self.clock = clock or SystemClock()
