@@ -61,6 +61,19 @@ def error_from(document: object) -> ErrorBody:
     )
 
 
+def resets_at(error: ErrorBody, now: float) -> float | None:
+    """When a usage limit lifts, from OpenAI's usage-limit body: ``{"error": {"type":
+    "usage_limit_reached", "resets_at": <epoch>, "resets_in_seconds": n}}``."""
+    fields = error.fields or {}
+    at = fields.get("resets_at")
+    if isinstance(at, int | float) and not isinstance(at, bool) and at > 0:
+        return float(at)
+    within = fields.get("resets_in_seconds")
+    if isinstance(within, int | float) and not isinstance(within, bool) and within >= 0:
+        return now + float(within)
+    return None
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 

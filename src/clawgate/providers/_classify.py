@@ -16,7 +16,7 @@ from datetime import datetime
 
 import httpx
 
-from clawgate.errorbody import ErrorBody, parse_error_body, retry_after
+from clawgate.errorbody import ErrorBody, parse_error_body, resets_at, retry_after
 from clawgate.failures import FailureClass
 from clawgate.providers._errors import ProviderError
 
@@ -204,15 +204,11 @@ class Classifier:
 
 
 def _resets_at(error: ErrorBody, headers: Mapping[str, str], now: float) -> float | None:
-    """When a limit lifts: the body's ``resets_at``/``resets_in_seconds`` (ChatGPT's usage
-    limit), else the rate-limit reset headers OpenAI and Anthropic send."""
-    fields = error.fields or {}
-    at = fields.get("resets_at")
-    if isinstance(at, int | float) and not isinstance(at, bool) and at > 0:
-        return float(at)
-    within = fields.get("resets_in_seconds")
-    if isinstance(within, int | float) and not isinstance(within, bool) and within >= 0:
-        return now + float(within)
+    """When a limit lifts: the body's reset (ChatGPT's usage limit), else the rate-limit
+    reset headers OpenAI and Anthropic send."""
+    from_body = resets_at(error, now)
+    if from_body is not None:
+        return from_body
     lowered = {k.lower(): v for k, v in headers.items()}
     waits = [
         _duration(lowered[h])

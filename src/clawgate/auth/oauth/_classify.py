@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import httpx
 
 from clawgate.auth.oauth._errors import TokenError
-from clawgate.errorbody import ErrorBody, parse_error_body, retry_after
+from clawgate.errorbody import parse_error_body, resets_at, retry_after
 from clawgate.failures import FailureClass
 
 # The grant is gone: only a new login helps.
@@ -75,21 +75,8 @@ def classify_refusal(
         error_code=code,
         status=status,
         retry_after=retry_after(headers, now),
-        resets_at=_resets_at(error, now),
+        resets_at=resets_at(error, now),
     )
-
-
-def _resets_at(error: ErrorBody, now: float) -> float | None:
-    # OpenAI's usage-limit body: {"error": {"type": "usage_limit_reached", "resets_at": <epoch>,
-    # "resets_in_seconds": n}}.
-    fields = error.fields or {}
-    at = fields.get("resets_at")
-    if isinstance(at, int | float) and at > 0:
-        return float(at)
-    within = fields.get("resets_in_seconds")
-    if isinstance(within, int | float) and within >= 0:
-        return now + float(within)
-    return None
 
 
 def classify_exception(exc: httpx.TransportError, *, endpoint: str) -> TokenError:
