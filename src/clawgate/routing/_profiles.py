@@ -1,11 +1,15 @@
 """Which profiles a provider has, in the order to try them, and whether each can be used:
-read from the config (``auth.order``, ``auth.profiles``) and the vault (kind, status)."""
+read from the config (``auth.order``, ``auth.profiles``) and the vault (kind, status).
+
+Every turn asks, so profiles are held decrypted (`ProfileCache`: a new generation is one small
+read to notice) and only the status, which the broker marks without a new generation, is read
+each time."""
 
 from __future__ import annotations
 
 from clawgate.config import Settings
 from clawgate.routing._chain import ProfileInfo
-from clawgate.vault import Kind, Vault, VaultError
+from clawgate.vault import Kind, ProfileCache, Vault, VaultError
 
 __all__ = ["CREDENTIALED", "VaultProfiles"]
 
@@ -18,6 +22,7 @@ class VaultProfiles:
     def __init__(self, vault: Vault, settings: Settings) -> None:
         self.vault = vault
         self.settings = settings
+        self.held = ProfileCache(vault)
 
     def _ids(self, provider: str) -> list[str]:
         ordered = self.settings.auth.order.get(provider)
@@ -54,7 +59,7 @@ class VaultProfiles:
         found: list[tuple[int, ProfileInfo]] = []
         for profile_id in ids:
             try:
-                stored = self.vault.load(profile_id)
+                stored = self.held.fresh(profile_id)
             except VaultError as exc:
                 meta = self.settings.auth.profiles.get(profile_id)
                 kind = Kind(meta.mode) if meta else Kind.API_KEY
@@ -68,7 +73,7 @@ class VaultProfiles:
                 )
                 found.append((_KIND_ORDER[kind], info))
                 continue
-            status = stored.status
+            status = self.vault.status(profile_id)
             usable = status.state != "needs_login"
             info = ProfileInfo(
                 profile_id,
