@@ -37,7 +37,7 @@ from clawgate.gateway._openai import (
     parse_request,
     status_for,
 )
-from clawgate.gateway._token import matches
+from clawgate.gateway._token import TOKEN_PROFILE, matches
 from clawgate.providers import TextDelta
 from clawgate.routing import RoutingError
 from clawgate.runtime import (
@@ -150,7 +150,7 @@ class Gateway:
                     "fix": p.fix,
                 }
                 for p in profiles
-                if p.provider != "clawgate"
+                if p.profile_id != TOKEN_PROFILE
             ],
         }
 
@@ -277,7 +277,7 @@ def create_app(gateway: Gateway) -> Starlette:
         gateway.refresh()
         broker = gateway.runtime.broker
         wanted = request.query_params.get("profile")
-        ids = [p for p in gateway.vault.profile_ids() if not p.startswith("clawgate:")]
+        ids = [p for p in gateway.vault.profile_ids() if p != TOKEN_PROFILE]
         if wanted:
             ids = [p for p in ids if p == wanted]
         checks = [await check_credential(broker, p) for p in ids] if broker else []
@@ -315,13 +315,15 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
 
 def _turn_request(chat: ChatRequest) -> TurnRequest:
     messages = chat.chat_messages()
-    max_tokens = chat.max_completion_tokens or chat.max_tokens
-    if chat.models:
-        return TurnRequest(
-            messages, models=tuple(chat.models), max_tokens=max_tokens, temperature=chat.temperature
-        )
-    model = None if chat.model in DEFAULT_MODELS else chat.model
-    return TurnRequest(messages, model=model, max_tokens=max_tokens, temperature=chat.temperature)
+    # An explicit `models` list is the chain; `model` then only names its first entry.
+    model = None if chat.models or chat.model in DEFAULT_MODELS else chat.model
+    return TurnRequest(
+        messages,
+        model=model,
+        models=tuple(chat.models or ()),
+        max_tokens=chat.max_completion_tokens or chat.max_tokens,
+        temperature=chat.temperature,
+    )
 
 
 def _failed(exc: TurnFailed) -> Response:

@@ -39,13 +39,14 @@ class Deadlines:
     def _next(self) -> tuple[float, TimeoutPhase, float]:
         t = self.timeouts
         total = self.started + t.total
+        phase: TimeoutPhase
         if self.first_token_at is None:
             when, phase, limit = self.started + t.first_token, "first_token", t.first_token
         else:
             when, phase, limit = self.last + t.idle, "idle", t.idle
         if total <= when:
             return total, "total", t.total
-        return when, phase, limit  # type: ignore[return-value]
+        return when, phase, limit
 
     async def wait(self, step: Awaitable[T]) -> T:
         """Await one read under the deadline that applies now."""

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from clawgate.auth import Broker
 from clawgate.clock import Clock, SystemClock
 from clawgate.config import Settings
-from clawgate.errors import ClawgateError
-from clawgate.failures import FailureClass
 from clawgate.providers import Message, ModelRequest, Providers, ProviderSource, TextDelta, Usage
 from clawgate.routing import (
     Answered,
@@ -80,26 +78,22 @@ class Answering:
 TurnEvent = Answering | TextDelta | Restart | TurnResult
 
 
-class TurnFailed(ClawgateError):
-    def __init__(
-        self,
-        message: str,
-        *,
-        turn_id: str,
-        failure: FailureClass,
-        attempts: tuple[AttemptRecord, ...],
-        fix: str | None,
-        partial: bool = False,
-    ) -> None:
-        super().__init__(message, fix=fix)
+class TurnFailed(RouteFailed):
+    """The route's failure, named by its turn (the API returns the id in a header)."""
+
+    def __init__(self, turn_id: str, failed: RouteFailed) -> None:
+        super().__init__(
+            failed.message,
+            failure=failed.failure,
+            records=failed.records,
+            fix=failed.fix,
+            partial=failed.partial,
+        )
         self.turn_id = turn_id
-        self.failure = failure
-        self.attempts = attempts
-        self.partial = partial
 
     @property
-    def code(self) -> str:  # type: ignore[override]
-        return self.failure.value
+    def attempts(self) -> tuple[AttemptRecord, ...]:
+        return self.records
 
 
 class Runtime:
@@ -119,7 +113,6 @@ class Runtime:
         self.providers = providers or Providers(settings.models.providers)
         self.broker = broker
         self.state = state
-        self.vault = vault
         self.clock = clock or SystemClock()
         self.health = Health(state.health if state else None, self.clock)
         self.profiles = VaultProfiles(vault, settings) if vault else None
@@ -180,14 +173,7 @@ class Runtime:
                         yield event
         except RouteFailed as exc:
             self._record(request, route, turn_id, started, failed=exc)
-            raise TurnFailed(
-                exc.message,
-                turn_id=turn_id,
-                failure=exc.failure,
-                attempts=exc.records,
-                fix=exc.fix,
-                partial=exc.partial,
-            ) from None
+            raise TurnFailed(turn_id, exc) from None
 
     async def complete(self, request: TurnRequest) -> TurnResult:
         """The same turn, not streamed: the final result only."""
