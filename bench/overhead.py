@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +23,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from tests.fakes.model_api import FakeModelAPI
+from tests.gateway.running import start_gateway
 
 BODY = {"model": "up/m", "messages": [{"role": "user", "content": "Say hello."}]}
 
@@ -36,32 +33,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def start_gateway(state: Path, api_url: str) -> tuple[subprocess.Popen[str], str, str]:
-    state.mkdir(mode=0o700)
-    upstream = {"api": "openai-completions", "baseUrl": f"{api_url}/up/v1", "auth": "none"}
-    document = {
-        "agents": {"defaults": {"model": {"primary": "up/m"}}},
-        "models": {"providers": {"up": upstream}},
-    }
-    (state / "clawgate.json").write_text(json.dumps(document))
-    env = {**os.environ, "CLAWGATE_STATE_DIR": str(state)}
-    cli = [sys.executable, "-m", "clawgate"]
-    token = subprocess.run(
-        [*cli, "gateway", "token"], env=env, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    process = subprocess.Popen(
-        [*cli, "gateway", "run", "--port", "0"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    banner = process.stderr.readline()
-    url = banner.split("listening on ", 1)[1].split()[0]
-    return process, url, token
 
 
 async def latencies(
@@ -113,7 +84,8 @@ def pct(values: list[float], q: float) -> float:
 
 async def main(requests: int, concurrency: int) -> None:
     with FakeModelAPI() as api, tempfile.TemporaryDirectory() as tmp:
-        process, gateway, token = start_gateway(Path(tmp) / "state", api.url)
+        running = start_gateway(Path(tmp) / "state", api)
+        process, gateway, token = running.process, running.url, running.token
         try:
             direct_url = f"{api.url}/up/v1/chat/completions"
             via_url = f"{gateway}/v1/chat/completions"
@@ -131,10 +103,7 @@ async def main(requests: int, concurrency: int) -> None:
                 ttft_via = await first_token(http, via_url, requests // 4, auth)
                 loaded = rss_mib(process.pid)
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
-            assert process.stderr is not None
-            process.stderr.close()
+            running.stop()
     print(f"{requests} requests, concurrency {concurrency}, fake upstream on loopback, 2 cores")
     print(f"{'':28}{'direct':>10}{'gateway':>10}{'added':>10}")
     for name, d, g in (

@@ -1,95 +1,13 @@
-"""A real gateway process (`clawgate gateway run --port 0`) on its own state directory, whose
-models are paths on the fault-injecting fake upstream; its token made by the CLI, as a user
-would."""
+"""One running gateway per test module (see `tests/gateway/running.py`)."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import openai
 import pytest
-from click.testing import CliRunner, Result
 
-from clawgate.cli import App, cli
 from tests.fakes.model_api import FakeModelAPI
-
-
-def config(api_url: str) -> dict[str, Any]:
-    def upstream(name: str, auth: str = "none") -> dict[str, Any]:
-        return {
-            "api": "openai-completions",
-            "baseUrl": f"{api_url}/{name}/v1",
-            "auth": auth,
-            "timeouts": {"connect": 2, "firstToken": 2, "idle": 2, "total": 10},
-        }
-
-    return {
-        "agents": {"defaults": {"model": {"primary": "up/m", "fallbacks": ["alt/m"]}}},
-        "models": {
-            # Tests that break an upstream use one of their own: health is shared by the
-            # whole module's gateway (a circuit opened in one test stays open in the next).
-            "providers": {
-                **{name: upstream(name) for name in ("up", "alt", "f1", "s1", "m1", "c1", "x1")},
-                "keyed": upstream("keyed", "api-key"),
-            }
-        },
-    }
-
-
-@dataclass
-class RunningGateway:
-    process: subprocess.Popen[str]
-    url: str
-    token: str
-    env: dict[str, str]
-    state: Path
-    banner: str
-
-    def client(self, token: str | None = None) -> openai.OpenAI:
-        return openai.OpenAI(base_url=self.url + "/v1", api_key=token or self.token, max_retries=0)
-
-    def cli(self, *args: str, stdin: str | None = None) -> Result:
-        return CliRunner().invoke(cli, list(args), obj=App(self.env), input=stdin)
-
-    def write_config(self, text: str) -> None:
-        (self.state / "clawgate.json").write_text(text)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=60)
-        assert self.process.stderr is not None
-        self.process.stderr.close()
-        return code
-
-
-def start_gateway(state: Path, api: FakeModelAPI, *extra: str) -> RunningGateway:
-    state.mkdir(mode=0o700, parents=True, exist_ok=True)
-    (state / "clawgate.json").write_text(json.dumps(config(api.url)))
-    env = {"CLAWGATE_STATE_DIR": str(state), "PATH": os.environ.get("PATH", "")}
-    token = CliRunner().invoke(cli, ["gateway", "token"], obj=App(env)).stdout.strip()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "clawgate", "gateway", "run", "--port", "0", *extra],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    banner = process.stderr.readline()  # the gateway says where it listens once it does
-    if "listening on" not in banner:
-        process.kill()
-        raise RuntimeError(f"the gateway did not start: {banner}{process.stderr.read()}")
-    url = banner.split("listening on ", 1)[1].split()[0]
-    return RunningGateway(process, url, token, env, state, banner)
+from tests.gateway.running import RunningGateway, start_gateway
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from tests.fakes.model_api import OPENAI, FakeModelAPI, chat_frames, stream
-from tests.gateway.conftest import RunningGateway
+from tests.gateway.running import RunningGateway
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 

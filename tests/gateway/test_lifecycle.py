@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from tests.fakes.model_api import FakeModelAPI, Reply, chat_frames
-from tests.gateway.conftest import RunningGateway, config, start_gateway
+from tests.gateway.running import RunningGateway, config, start_gateway
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 

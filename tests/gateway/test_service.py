@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from clawgate.cli import App, cli
 from tests.fakes.model_api import FakeModelAPI
-from tests.gateway.conftest import config
+from tests.gateway.running import config
 
 
 def run(env: dict[str, str], *args: str) -> Result:
