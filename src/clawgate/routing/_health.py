@@ -135,10 +135,6 @@ class Health:
                 keys["circuit"], "circuit", c, generation, until, count, reason, window=window
             )
 
-    def clear_profile(self, profile: str) -> None:
-        for key in [k for k, m in self.marks.items() if m.profile == profile]:
-            self._drop(key)
-
     def _put(
         self,
         key: str,

@@ -51,6 +51,3 @@ class HealthStore:
 
     def delete(self, key: str) -> None:
         self.conn.execute("DELETE FROM health WHERE key = ?", (key,))
-
-    def clear_profile(self, profile: str) -> int:
-        return self.conn.execute("DELETE FROM health WHERE profile = ?", (profile,)).rowcount
