@@ -48,10 +48,12 @@ def test_a_key_added_by_the_cli_is_used_on_the_next_turn(
     assert api.paths("/keyed/")[-1].headers["authorization"] == "Bearer sk-keyed-1"
 
     probe = httpx.post(
-        fresh.url + "/control/probe", headers={"Authorization": f"Bearer {fresh.token}"}
+        fresh.url + "/control/probe",
+        headers={"Authorization": f"Bearer {fresh.token}"},
+        json={"profile": "keyed:default"},
     ).json()
-    assert [(p["profile"], p["ok"], p["how"]) for p in probe["profiles"]] == [
-        ("keyed:default", True, "memory")  # the broker the turn just used, in memory
+    assert [(p["profile"], p["ok"], p["credential"], p["ranIn"]) for p in probe["probes"]] == [
+        ("keyed:default", True, "memory", "gateway")  # the broker the turn just used
     ]
     assert "sk-keyed-1" not in json.dumps(probe)
 

@@ -243,7 +243,7 @@ class Broker:
         except AccountMismatch as exc:
             raise self._dead(entry, exc.message, held) from None
         # Step 6: on disk (fsynced) before anyone uses the new access token.
-        stored = held.save(current.provider, new)
+        stored = held.save(current.provider, new, ProfileStatus(refreshed_at=self.clock.now()))
         entry = self._hold(stored)
         found = self._fresh(entry, how="refreshed", margin=0.0)
         if found is None:
@@ -265,6 +265,16 @@ class Broker:
         if exc.failure is FailureClass.AUTH_DEAD:
             raise self._dead(entry, f"the refresh was refused: {exc.message}", held)
         if exc.failure in _TRANSIENT:
+            # Durable, so status can say "refresh failing since …" without a network call.
+            before = entry.stored.status
+            failing = ProfileStatus(
+                message=exc.message,
+                since=before.since if before.failing and before.since else self.clock.now(),
+                last_error=exc.failure.value,
+                refreshed_at=before.refreshed_at,
+            )
+            held.mark(failing)
+            entry.stored = replace(entry.stored, status=failing)
             return self._put_off(entry, exc)
         # quota / entitlement / bad_request: answers about the account or our setup, never a
         # reason to log in again.

@@ -19,13 +19,14 @@ from dataclasses import asdict
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from clawgate import __version__
-from clawgate.auth import Broker, check_credential, view_profiles
+from clawgate.auth import Broker, view_profiles
 from clawgate.config import ConfigError, LoadedConfig, Paths, load_config
 from clawgate.gateway._openai import (
     DEFAULT_MODELS,
@@ -47,6 +48,8 @@ from clawgate.runtime import (
     TurnFailed,
     TurnRequest,
     TurnResult,
+    probe,
+    probe_targets,
 )
 from clawgate.secret import Secret
 from clawgate.state import State
@@ -175,7 +178,7 @@ def _facts(turn_id: str, model: str, profile: str, fallback: bool) -> dict[str, 
     return {"turn": turn_id, "model": model, "profile": profile, "fallback": fallback}
 
 
-async def _body(request: Request) -> object:
+async def _body(request: Request, *, empty: object = None) -> object:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY:
         raise RequestError(f"the body is over {MAX_BODY} bytes", code="request_too_large")
@@ -184,6 +187,8 @@ async def _body(request: Request) -> object:
         raw += part
         if len(raw) > MAX_BODY:
             raise RequestError(f"the body is over {MAX_BODY} bytes", code="request_too_large")
+    if not raw.strip() and empty is not None:
+        return empty
     try:
         return json.loads(raw)
     except ValueError:
@@ -271,17 +276,24 @@ def create_app(gateway: Gateway) -> Starlette:
         return JSONResponse(body, 200 if ok else 409)
 
     async def control_probe(request: Request) -> Response:
-        """The credential step of a turn, for each profile, on the gateway's live broker."""
+        """`models status --probe`, run here: on the broker and providers that serve turns."""
         if (refused := authorized(request)) is not None:
             return refused
+        try:
+            asked = _probe_request(await _body(request, empty={}))
+        except RequestError as exc:
+            return _error(400, exc.message, code=exc.code)
         gateway.refresh()
-        broker = gateway.runtime.broker
-        wanted = request.query_params.get("profile")
-        ids = [p for p in gateway.vault.profile_ids() if p != TOKEN_PROFILE]
-        if wanted:
-            ids = [p for p in ids if p == wanted]
-        checks = [await check_credential(broker, p) for p in ids] if broker else []
-        return JSONResponse({"profiles": [c.to_json() for c in checks]})
+        runtime = gateway.runtime
+        targets = probe_targets(runtime, provider=asked.provider, profile=asked.profile)
+        results = await probe(
+            runtime,
+            targets,
+            timeout=asked.timeout,
+            concurrency=asked.concurrency,
+            ran_in="gateway",
+        )
+        return JSONResponse({"probes": [r.to_json() for r in results]})
 
     async def control_decisions(request: Request) -> Response:
         if (refused := authorized(request)) is not None:
@@ -311,6 +323,26 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
     return _error(405, f"{request.method} is not allowed on {request.url.path}", code=None)
+
+
+class ProbeRequest(BaseModel):
+    """The body of ``POST /control/probe``: which profiles, and how long each may take."""
+
+    model_config = ConfigDict(extra="forbid")
+    provider: str | None = None
+    profile: str | None = None
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    concurrency: int = Field(default=4, ge=1, le=32)
+
+
+def _probe_request(body: object) -> ProbeRequest:
+    try:
+        return ProbeRequest.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise RequestError(f"bad probe request: {problems}") from None
 
 
 def _turn_request(chat: ChatRequest) -> TurnRequest:

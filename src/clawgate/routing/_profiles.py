@@ -35,7 +35,7 @@ class VaultProfiles:
         }
         return sorted(stored | configured)
 
-    def _needs_credential(self, provider: str) -> bool:
+    def needs_credential(self, provider: str) -> bool:
         entry = self.settings.models.providers.get(provider)
         if entry is not None and entry.auth is not None:
             return entry.auth != "none"
@@ -44,7 +44,7 @@ class VaultProfiles:
     def profiles(self, provider: str) -> list[ProfileInfo]:
         ids = self._ids(provider)
         if not ids:
-            if not self._needs_credential(provider):
+            if not self.needs_credential(provider):
                 return [ProfileInfo(f"{provider}:default", "free")]
             return [
                 ProfileInfo(

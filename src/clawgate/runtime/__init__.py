@@ -3,6 +3,7 @@
 from clawgate.routing import Restart
 from clawgate.runtime._history import fit
 from clawgate.runtime._open import open_runtime
+from clawgate.runtime._probe import ProbeResult, ProbeTarget, probe, probe_targets
 from clawgate.runtime._turn import (
     Answering,
     Runtime,
@@ -14,6 +15,8 @@ from clawgate.runtime._turn import (
 
 __all__ = [
     "Answering",
+    "ProbeResult",
+    "ProbeTarget",
     "Restart",
     "Runtime",
     "TurnEvent",
@@ -22,4 +25,6 @@ __all__ = [
     "TurnResult",
     "fit",
     "open_runtime",
+    "probe",
+    "probe_targets",
 ]

@@ -113,6 +113,7 @@ class Runtime:
         self.providers = providers or Providers(settings.models.providers)
         self.broker = broker
         self.state = state
+        self.vault = vault
         self.clock = clock or SystemClock()
         self.health = Health(state.health if state else None, self.clock)
         self.profiles = VaultProfiles(vault, settings) if vault else None

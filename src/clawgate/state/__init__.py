@@ -1,4 +1,5 @@
-"""State: the SQLite state DB (sessions, messages, decisions, health, usage), one opener."""
+"""State: the SQLite state DB (sessions, messages, decisions, health, usage, probes), one
+opener."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from clawgate.state._db import MIGRATIONS, Migration, open_db
 from clawgate.state._decisions import AttemptRecord, DecisionStore, TurnRecord
 from clawgate.state._health import HealthMark, HealthStore
+from clawgate.state._probes import ProbeRecord, ProbeStore
 from clawgate.state._sessions import SessionStore, StoredMessage
 from clawgate.state._usage import UsageRecord, UsageStore
 
@@ -18,6 +20,8 @@ __all__ = [
     "HealthMark",
     "HealthStore",
     "Migration",
+    "ProbeRecord",
+    "ProbeStore",
     "SessionStore",
     "State",
     "StoredMessage",
@@ -37,6 +41,7 @@ class State:
         self.decisions = DecisionStore(conn)
         self.health = HealthStore(conn)
         self.usage = UsageStore(conn)
+        self.probes = ProbeStore(conn)
 
     @classmethod
     def open(cls, path: Path | str) -> State:

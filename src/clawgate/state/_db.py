@@ -104,6 +104,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX usage_by_time ON usage(at);
         """,
     ),
+    Migration(
+        "0005_probes",
+        """
+        CREATE TABLE probes (
+            profile TEXT NOT NULL,
+            at REAL NOT NULL,
+            ran_in TEXT NOT NULL,           -- gateway | process
+            pid INTEGER NOT NULL,
+            ok INTEGER NOT NULL,
+            failure TEXT,
+            result TEXT NOT NULL            -- the whole probe result, as JSON
+        );
+        CREATE INDEX probes_by_profile ON probes(profile, at);
+        """,
+    ),
 )
 
 

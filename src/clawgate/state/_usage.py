@@ -43,3 +43,15 @@ class UsageStore:
     def for_turn(self, turn_id: str) -> list[UsageRecord]:
         rows = self.conn.execute("SELECT * FROM usage WHERE turn_id = ?", (turn_id,)).fetchall()
         return [UsageRecord(**dict(row)) for row in rows]
+
+    def last_used(self) -> dict[str, float]:
+        """When each profile last answered a turn."""
+        rows = self.conn.execute("SELECT profile, MAX(at) FROM usage GROUP BY profile")
+        return {profile: at for profile, at in rows.fetchall()}
+
+    def last_model(self, profile: str) -> str | None:
+        """The model the profile last answered with."""
+        row = self.conn.execute(
+            "SELECT model FROM usage WHERE profile = ? ORDER BY at DESC LIMIT 1", (profile,)
+        ).fetchone()
+        return str(row[0]) if row else None

@@ -135,6 +135,12 @@ class ProfileStatus:
     since: float | None = None
     fix: str | None = None  # the exact command that repairs it
     last_error: str | None = None  # a failure class
+    refreshed_at: float | None = None  # the last refresh this material came from
+
+    @property
+    def failing(self) -> bool:
+        """Still usable, but the last refresh of its grant failed for a passing reason."""
+        return self.state == "ok" and self.last_error is not None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if v is not None}
@@ -143,5 +149,5 @@ class ProfileStatus:
     def from_json(cls, fields: object) -> ProfileStatus:
         if not isinstance(fields, dict) or fields.get("state") not in ("ok", "needs_login"):
             return cls()
-        names = ("state", "message", "since", "fix", "last_error")
+        names = ("state", "message", "since", "fix", "last_error", "refreshed_at")
         return cls(**{k: fields[k] for k in names if k in fields})

@@ -253,9 +253,11 @@ class Held:
             return None
         return self.vault.load(self.profile_id)
 
-    def save(self, provider: str, material: Material) -> StoredProfile:
-        """Write with generation + 1, fsynced, and clear the status: new material, so
-        whatever was wrong with the old one no longer applies."""
+    def save(
+        self, provider: str, material: Material, status: ProfileStatus | None = None
+    ) -> StoredProfile:
+        """Write with generation + 1, fsynced, and reset the status (to ``status``, else
+        clear): new material, so whatever was wrong with the old one no longer applies."""
         vault, profile_id = self.vault, self.profile_id
         key = vault.key(create=True)
         high_water, _ = vault._read_meta(profile_id)
@@ -265,8 +267,9 @@ class Held:
         ensure_private_dir(path.parent)
         remove_stale_temps(path)  # we hold the profile's lock: no live writer owns them
         write_atomic(path, envelope)
-        vault._write_meta(profile_id, generation, ProfileStatus())
-        return StoredProfile(profile_id, provider, generation, material, ProfileStatus())
+        status = status or ProfileStatus()
+        vault._write_meta(profile_id, generation, status)
+        return StoredProfile(profile_id, provider, generation, material, status)
 
     def mark(self, status: ProfileStatus) -> None:
         high_water, _ = self.vault._read_meta(self.profile_id)
