@@ -20,7 +20,7 @@ import socket
 import struct
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -587,6 +587,9 @@ class FakeModelAPI:
         self.replies: deque[Reply] = deque()
         self.routes: dict[str, deque[Reply]] = {}  # by path prefix
         self.seen: list[Seen] = []
+        # Checks each request's credential first (e.g. against a real authorization server);
+        # a Reply it returns is sent instead of the scripted one.
+        self.authorize: Callable[[Seen], Reply | None] | None = None
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self._stop = threading.Event()
@@ -605,6 +608,7 @@ class FakeModelAPI:
         self.replies.clear()
         self.routes.clear()
         self.seen.clear()
+        self.authorize = None
 
     def paths(self, prefix: str) -> list[Seen]:
         return [s for s in self.seen if s.path.startswith(prefix)]
@@ -648,7 +652,8 @@ class FakeModelAPI:
             if seen is None:
                 return
             self.seen.append(seen)
-            reply = self._next(seen)
+            refused = self.authorize(seen) if self.authorize else None
+            reply = refused or self._next(seen)
             if reply.delay:
                 self._stop.wait(reply.delay)
             self._answer(conn, reply)

@@ -11,6 +11,7 @@ from typing import Any
 
 from clawgate.auth._broker import Broker, CredentialError, How
 from clawgate.failures import FailureClass
+from clawgate.vault import VaultError
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ async def check_credential(broker: Broker, profile_id: str) -> CredentialCheck:
     except CredentialError as exc:
         return CredentialCheck(
             profile_id, False, failure=exc.failure, message=exc.message, fix=exc.fix
+        )
+    except VaultError as exc:
+        # Unreadable or tampered material: a turn skips the profile as needing a login.
+        return CredentialCheck(
+            profile_id, False, failure=FailureClass.AUTH_DEAD, message=exc.message, fix=exc.fix
         )
     left = None
     if credential.expires_at is not None:

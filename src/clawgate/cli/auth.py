@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import sys
-from datetime import UTC, datetime
 
 import click
 import httpx
@@ -16,6 +15,7 @@ from clawgate import auth
 from clawgate.auth.logins import METHODS, Method
 from clawgate.auth.oauth import LoginTools
 from clawgate.cli._app import App, pass_app
+from clawgate.cli._format import when
 from clawgate.cli._login_ui import TerminalUI
 from clawgate.cli.gateway import tell_gateway
 from clawgate.clock import SystemClock
@@ -153,12 +153,6 @@ def paste_token(app: App, provider: str, profile_id: str | None, expires_in: int
     _stored(app, stored)
 
 
-def _when(timestamp: float | None) -> str:
-    if timestamp is None:
-        return "-"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 @auth_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
 @pass_app
@@ -188,7 +182,7 @@ def list_profiles(app: App, as_json: bool) -> None:
             view.billing or "?",
             f"[{style}]{view.state}[/]",
             view.secret or "-",
-            _when(view.expires_at),
+            when(view.expires_at),
             detail,
         )
     app.out.print(table)

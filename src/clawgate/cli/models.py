@@ -6,6 +6,7 @@ import click
 
 from clawgate.cli.auth import auth_group
 from clawgate.cli.decisions import decisions
+from clawgate.cli.status import status
 
 
 @click.group("models")
@@ -14,4 +15,5 @@ def models() -> None:
 
 
 models.add_command(auth_group)
+models.add_command(status)
 models.add_command(decisions)

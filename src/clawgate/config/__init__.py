@@ -13,7 +13,7 @@ from clawgate.config._load import (
     load_config,
     parse_config,
 )
-from clawgate.config._paths import Paths
+from clawgate.config._paths import Paths, config_digest
 from clawgate.config._schema import (
     DEFAULT_LOCAL_MODEL,
     DEFAULT_PRIMARY,
@@ -39,6 +39,7 @@ __all__ = [
     "Settings",
     "SetupResult",
     "Timeouts",
+    "config_digest",
     "dotted",
     "edit_config",
     "load_config",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,3 +38,12 @@ class Paths:
     @property
     def logs_dir(self) -> Path:
         return self.state_dir / "logs"
+
+
+def config_digest(config_file: Path) -> str | None:
+    """What identifies a config's content: the gateway reports the one it runs on, the CLI
+    compares it with the file's. None when there is no file (built-in defaults)."""
+    try:
+        return hashlib.sha256(config_file.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from clawgate import __version__
 from clawgate.auth import Broker, view_profiles
-from clawgate.config import ConfigError, LoadedConfig, Paths, load_config
+from clawgate.config import ConfigError, LoadedConfig, Paths, config_digest, load_config
 from clawgate.gateway._openai import (
     DEFAULT_MODELS,
     ChatRequest,
@@ -85,6 +85,7 @@ class Gateway:
         self.port = port
         self.started = time.time()
         self.config: LoadedConfig = load_config(paths.config_file, env)
+        self.digest = config_digest(paths.config_file)
         self.generation = 1  # of the config in use
         self.reload_error: str | None = None
         self._mtime = self._config_mtime()
@@ -116,6 +117,7 @@ class Gateway:
             log.warning("config not reloaded, keeping generation %d: %s", self.generation, exc)
             return False
         self.config = loaded
+        self.digest = config_digest(self.paths.config_file)
         self.generation += 1
         self.reload_error = None
         self._retired.append(self.runtime)  # turns in flight finish on it
@@ -139,6 +141,7 @@ class Gateway:
             "config": {
                 "path": str(self.paths.config_file),
                 "generation": self.generation,
+                "digest": self.digest,
                 "error": self.reload_error,
             },
             "profiles": [
@@ -289,7 +292,7 @@ def create_app(gateway: Gateway) -> Starlette:
         results = await probe(
             runtime,
             targets,
-            timeout=asked.timeout,
+            seconds=asked.timeout,
             concurrency=asked.concurrency,
             ran_in="gateway",
         )

@@ -22,12 +22,15 @@ class GatewayClient:
     token: str
     pid: int
 
-    def _call(self, method: str, path: str) -> httpx.Response:
+    def _call(
+        self, method: str, path: str, body: object = None, timeout: float = 10
+    ) -> httpx.Response:
         return httpx.request(
             method,
             self.base_url + path,
             headers={"Authorization": f"Bearer {self.token}"},
-            timeout=10,
+            json=body,
+            timeout=timeout,
         )
 
     def status(self) -> dict[str, Any]:
@@ -35,6 +38,13 @@ class GatewayClient:
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         return body
+
+    def probe(self, asked: dict[str, Any], *, timeout: float) -> list[dict[str, Any]]:
+        """`models status --probe`, run inside the gateway (ARCHITECTURE.md)."""
+        response = self._call("POST", "/control/probe", asked, timeout=timeout)
+        response.raise_for_status()
+        probes: list[dict[str, Any]] = response.json()["probes"]
+        return probes
 
     def reload(self) -> dict[str, Any]:
         body: dict[str, Any] = self._call("POST", "/control/reload").json()

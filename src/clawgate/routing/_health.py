@@ -74,6 +74,18 @@ class Health:
                 )
         return None
 
+    def active(self, profile: str, generation: int | None) -> list[HealthMark]:
+        """The marks that would make a turn skip ``profile`` now (read only: for status)."""
+        now = self.clock.now()
+        return [
+            m
+            for m in self.marks.values()
+            if m.profile == profile
+            and now < m.until
+            and not _outdated(m, generation)
+            and (m.kind != "circuit" or m.failures >= CIRCUIT_THRESHOLD)
+        ]
+
     def circuit(self, c: Candidate) -> str:
         """closed, open or half_open."""
         mark = self.marks.get(_keys(c)["circuit"])

@@ -104,7 +104,8 @@ def probe_targets(
     return [
         t
         for t in targets
-        if (provider is None or t.provider == provider) and (profile is None or t.profile == profile)
+        if (provider is None or t.provider == provider)
+        and (profile is None or t.profile == profile)
     ]
 
 
@@ -131,16 +132,16 @@ async def probe(
     runtime: Runtime,
     targets: Sequence[ProbeTarget],
     *,
-    timeout: float = 30.0,
+    seconds: float = 30.0,
     concurrency: int = 4,
     ran_in: RanIn = "process",
 ) -> list[ProbeResult]:
-    """Probe each target (at most ``concurrency`` at once, each within ``timeout`` s)."""
+    """Probe each target (at most ``concurrency`` at once, each within ``seconds``)."""
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(target: ProbeTarget) -> ProbeResult:
         async with gate:
-            result = await _probe_one(runtime, target, timeout, ran_in)
+            result = await _probe_one(runtime, target, seconds, ran_in)
         if runtime.state is not None:
             runtime.state.probes.add(
                 ProbeRecord(
@@ -159,7 +160,7 @@ async def probe(
 
 
 async def _probe_one(
-    runtime: Runtime, target: ProbeTarget, timeout: float, ran_in: RanIn
+    runtime: Runtime, target: ProbeTarget, seconds: float, ran_in: RanIn
 ) -> ProbeResult:
     clock = runtime.clock
     base: dict[str, Any] = {
@@ -208,7 +209,7 @@ async def _probe_one(
         )
     begun = clock.monotonic()
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             usage = await _request(runtime, target, target.model, access)
     except ProviderError as exc:
         return ProbeResult(
@@ -229,7 +230,7 @@ async def _probe_one(
             credential=_after(runtime, target, generation, step),
             request="failed",
             failure=FailureClass.TIMEOUT.value,
-            message=f"no complete answer within the probe timeout ({timeout:g} s)",
+            message=f"no complete answer within the probe timeout ({seconds:g} s)",
             fix="raise it with --probe-timeout, or check the provider's status page",
             latency_ms=round((clock.monotonic() - begun) * 1000, 1),
         )
@@ -277,4 +278,3 @@ def _after(runtime: Runtime, target: ProbeTarget, generation: int | None, step: 
     if now is not None and now > generation and step != "refreshed":
         return "refreshed_after_401"
     return step
-

@@ -1,0 +1,20 @@
+"""Diagnostics: `models status` (with and without ``--probe``) and `doctor`. They read the
+same state and run the same code as turns (ARCHITECTURE.md, "The one path rule")."""
+
+from clawgate.diagnostics._gateway import gateway_facts
+from clawgate.diagnostics._status import (
+    ChainEntry,
+    Grant,
+    ProfileReport,
+    StatusReport,
+    collect_status,
+)
+
+__all__ = [
+    "ChainEntry",
+    "Grant",
+    "ProfileReport",
+    "StatusReport",
+    "collect_status",
+    "gateway_facts",
+]

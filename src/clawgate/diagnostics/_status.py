@@ -1,0 +1,270 @@
+"""`models status` without ``--probe``: what the next turn will find, from state alone.
+
+No network and no decryption beyond the vault's own read of each profile: it is run from shell
+prompts and cron. Every profile that cannot be used says why and the command that fixes it;
+an envelope that cannot be decrypted is never ``ok`` (AUTH.md, "Failure modes" 8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from clawgate.auth import material_expiry
+from clawgate.clock import Clock
+from clawgate.config import Settings
+from clawgate.routing import Candidate, Health, RoutingError, Skip, VaultProfiles, plan
+from clawgate.state import State
+from clawgate.vault import (
+    KeyUnavailable,
+    Kind,
+    OAuthMaterial,
+    ProfileStatus,
+    Tampered,
+    Unresolved,
+    Vault,
+)
+
+__all__ = ["ChainEntry", "Grant", "ProfileReport", "StatusReport", "collect_status"]
+
+# Profiles that are not model credentials (the gateway's own API token).
+_NOT_MODELS = frozenset({"clawgate"})
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A refresh grant, told apart from the access token it last produced (AUTH.md)."""
+
+    state: str  # none | untested | ok | failing | dead
+    at: float | None = None  # refreshed at / failing since / dead since
+    message: str | None = None  # the provider's words
+
+
+@dataclass(frozen=True)
+class Mark:
+    kind: str  # cooldown | block | circuit
+    model: str | None
+    until: float
+    reason: str
+
+
+@dataclass
+class ProfileReport:
+    profile: str
+    provider: str
+    kind: str | None
+    billing: str | None
+    state: str  # ok | needs_login | unresolved | tampered | missing
+    detail: str | None = None
+    fix: str | None = None
+    expires_at: float | None = None
+    valid_for: float | None = None
+    grant: Grant = field(default_factory=lambda: Grant("none"))
+    health: list[Mark] = field(default_factory=list)
+    last_used: float | None = None
+    last_probe: dict[str, Any] | None = None
+    used_by: list[str] = field(default_factory=list)
+
+    @property
+    def attention(self) -> list[str]:
+        """What needs a person, in words; empty when the profile is fine."""
+        reasons = []
+        if self.state != "ok":
+            reasons.append(
+                f"{self.profile}: {self.state}" + (f" ({self.detail})" if self.detail else "")
+            )
+        if self.grant.state in ("failing", "dead") and self.state == "ok":
+            reasons.append(f"{self.profile}: refresh {self.grant.state}: {self.grant.message}")
+        if self.valid_for is not None and self.valid_for <= 0 and self.grant.state == "none":
+            reasons.append(f"{self.profile}: the stored token has expired")
+        for mark in self.health:
+            reasons.append(f"{self.profile}: {mark.kind} ({mark.reason})")
+        return reasons
+
+
+@dataclass(frozen=True)
+class ChainEntry:
+    ref: str
+    role: str  # primary | fallback
+    alias: str | None
+    context: int | None
+    steps: list[dict[str, Any]]  # each profile: {"profile", "decision", "reason"}
+
+
+@dataclass
+class StatusReport:
+    config: str | None  # the file in use, None for built-in defaults
+    vault_key: str | None
+    vault_key_error: str | None
+    profiles: list[ProfileReport]
+    chain: list[ChainEntry]
+    chain_error: str | None = None
+    gateway: dict[str, Any] | None = None
+
+    @property
+    def attention(self) -> list[str]:
+        reasons = [r for p in self.profiles for r in p.attention]
+        if self.vault_key_error:
+            reasons.append(f"vault key: {self.vault_key_error}")
+        if self.chain_error:
+            reasons.append(f"model chain: {self.chain_error}")
+        if self.gateway and self.gateway.get("running") and not self.gateway.get("configCurrent"):
+            reasons.append("the running gateway does not use the current config")
+        return reasons
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "vaultKey": {"source": self.vault_key, "error": self.vault_key_error},
+            "profiles": [_camel_keys(asdict(p)) for p in self.profiles],
+            "chain": [_camel_keys(asdict(c)) for c in self.chain],
+            "chainError": self.chain_error,
+            "gateway": self.gateway,
+            "attention": self.attention,
+        }
+
+
+def _camel_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_camel(k): _camel_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel_keys(v) for v in value]
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def collect_status(
+    settings: Settings,
+    vault: Vault,
+    state: State | None,
+    clock: Clock,
+    *,
+    config: str | None = None,
+) -> StatusReport:
+    try:
+        key_source: str | None = vault.keys.resolve(create=False).source.value
+        key_error = None
+    except KeyUnavailable as exc:
+        key_source = None
+        # An empty vault has no key yet, and needs none.
+        key_error = exc.message if vault.profile_ids() else None
+    health = Health(state.health if state else None, clock)
+    last_used = state.usage.last_used() if state else {}
+    probes = state.probes.latest() if state else {}
+    reports: dict[str, ProfileReport] = {}
+    configured = settings.auth.profiles
+    for profile_id in sorted(set(vault.profile_ids()) | set(configured)):
+        meta = configured.get(profile_id)
+        provider = meta.provider if meta else profile_id.split(":", 1)[0]
+        if provider in _NOT_MODELS:
+            continue
+        report = _profile(vault, profile_id, provider, meta.mode if meta else None, clock)
+        report.health = [
+            Mark(m.kind, m.model, m.until, m.reason)
+            for m in health.active(profile_id, vault.generation(profile_id))
+        ]
+        report.last_used = last_used.get(profile_id)
+        probe = probes.get(profile_id)
+        report.last_probe = {**probe.result, "at": probe.at} if probe else None
+        reports[profile_id] = report
+    chain, chain_error = _chain(settings, vault, reports)
+    return StatusReport(
+        config=config,
+        vault_key=key_source,
+        vault_key_error=key_error,
+        profiles=list(reports.values()),
+        chain=chain,
+        chain_error=chain_error,
+    )
+
+
+def _profile(
+    vault: Vault, profile_id: str, provider: str, mode: str | None, clock: Clock
+) -> ProfileReport:
+    kind = Kind(mode) if mode else None
+    try:
+        stored = vault.load(profile_id)
+    except Unresolved as exc:
+        missing = vault.generation(profile_id) is None and not isinstance(exc, Tampered)
+        return ProfileReport(
+            profile_id,
+            provider,
+            kind.value if kind else None,
+            kind.billing if kind else None,
+            "missing" if missing else "tampered" if isinstance(exc, Tampered) else "unresolved",
+            detail=exc.reason,
+            fix=exc.fix,
+        )
+    except KeyUnavailable as exc:
+        return ProfileReport(
+            profile_id,
+            provider,
+            kind.value if kind else None,
+            kind.billing if kind else None,
+            "unresolved",
+            detail=exc.message,
+            fix=exc.fix,
+        )
+    status = stored.status
+    expires = material_expiry(stored.material)
+    return ProfileReport(
+        profile_id,
+        stored.provider,
+        stored.kind.value,
+        stored.kind.billing,
+        status.state,
+        detail=status.message if status.state != "ok" else None,
+        fix=status.fix,
+        expires_at=expires,
+        valid_for=None if expires is None else expires - clock.now(),
+        grant=_grant(stored.material, status),
+    )
+
+
+def _grant(material: object, status: ProfileStatus) -> Grant:
+    if not isinstance(material, OAuthMaterial) or material.refresh is None:
+        return Grant("none")
+    if status.state == "needs_login":
+        return Grant("dead", status.since, status.message)
+    if status.failing:
+        return Grant("failing", status.since, f"{status.last_error}: {status.message}")
+    if status.refreshed_at is not None:
+        return Grant("ok", status.refreshed_at)
+    return Grant("untested")
+
+
+def _chain(
+    settings: Settings, vault: Vault, reports: dict[str, ProfileReport]
+) -> tuple[list[ChainEntry], str | None]:
+    try:
+        route = plan(settings, profiles=VaultProfiles(vault, settings))
+    except RoutingError as exc:
+        return [], exc.message
+    options = settings.agents.defaults.models
+    entries: dict[str, ChainEntry] = {}
+    for step in route.steps:
+        c: Candidate = step.candidate if isinstance(step, Skip) else step
+        entry = entries.get(c.ref)
+        if entry is None:
+            opts = options.get(c.ref)
+            entry = ChainEntry(
+                c.ref,
+                "primary" if not entries else "fallback",
+                opts.alias if opts else None,
+                c.context,
+                [],
+            )
+            entries[c.ref] = entry
+        if isinstance(step, Skip):
+            entry.steps.append(
+                {"profile": c.profile, "decision": step.decision, "reason": step.reason}
+            )
+        else:
+            entry.steps.append({"profile": c.profile, "decision": "candidate", "reason": None})
+        if c.profile in reports and c.ref not in reports[c.profile].used_by:
+            reports[c.profile].used_by.append(c.ref)
+    return list(entries.values()), None
