@@ -229,7 +229,7 @@ def _show_probes(app: App, probes: list[dict[str, Any]], ran_in: str | None) -> 
             f"{latency:.0f} ms" if latency is not None else "-",
             result,
         )
-    app.out.print(f"probe (ran in the {'gateway' if ran_in == 'gateway' else 'this process'}):")
+    app.out.print(f"probe (ran in {'the gateway' if ran_in == 'gateway' else 'this process'}):")
     app.out.print(table)
 
 

@@ -70,11 +70,11 @@ class ProfileReport:
         """What needs a person, in words; empty when the profile is fine."""
         reasons = []
         if self.state != "ok":
-            reasons.append(
-                f"{self.profile}: {self.state}" + (f" ({self.detail})" if self.detail else "")
-            )
-        if self.grant.state in ("failing", "dead") and self.state == "ok":
-            reasons.append(f"{self.profile}: refresh {self.grant.state}: {self.grant.message}")
+            detail = f" ({self.detail})" if self.detail else ""
+            fix = f"; fix: {self.fix}" if self.fix else ""
+            reasons.append(f"{self.profile}: {self.state}{detail}{fix}")
+        if self.grant.state == "failing" and self.state == "ok":
+            reasons.append(f"{self.profile}: refresh failing: {self.grant.message}")
         if self.valid_for is not None and self.valid_for <= 0 and self.grant.state == "none":
             reasons.append(f"{self.profile}: the stored token has expired")
         for mark in self.health:
