@@ -96,7 +96,8 @@ async def expiring(idp: OidcServer, state: Path, clock: ManualClock) -> None:
 
 async def dead_grant(idp: OidcServer, state: Path, clock: ManualClock) -> None:
     material = vault(state).load(PROFILE).material
-    assert isinstance(material, OAuthMaterial) and material.refresh is not None
+    assert isinstance(material, OAuthMaterial)
+    assert material.refresh is not None
     client = OAuthClient(
         client_id=CLIENT_ID,
         token_endpoint=f"{idp.issuer}/token",

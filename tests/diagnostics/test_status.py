@@ -156,7 +156,8 @@ def test_with_a_gateway_the_probe_runs_in_it(gateway: RunningGateway, api: FakeM
     )
     assert probed.exit_code == 0, probed.stdout
     document = json.loads(probed.stdout)
-    assert document["gateway"]["running"] and document["gateway"]["configCurrent"]
+    assert document["gateway"]["running"]
+    assert document["gateway"]["configCurrent"]
     assert document["probe"]["ranIn"] == "gateway"
     [result] = document["probe"]["results"]
     assert (result["profile"], result["model"], result["ok"]) == ("keyed:default", "k1", True)
