@@ -7,6 +7,7 @@ import click
 from clawgate import __version__
 from clawgate.cli._app import App, Group
 from clawgate.cli.chat import chat
+from clawgate.cli.doctor import doctor
 from clawgate.cli.gateway import gateway_group
 from clawgate.cli.importers import import_group
 from clawgate.cli.models import models
@@ -26,6 +27,7 @@ cli.add_command(chat)
 cli.add_command(models)
 cli.add_command(import_group)
 cli.add_command(gateway_group)
+cli.add_command(doctor)
 
 
 def main() -> None:

@@ -9,10 +9,12 @@ from clawgate.config._load import (
     ConfigError,
     ConfigWarning,
     LoadedConfig,
+    decode_config,
     dotted,
     load_config,
     parse_config,
 )
+from clawgate.config._migrate import migrate
 from clawgate.config._paths import Paths, config_digest
 from clawgate.config._schema import (
     DEFAULT_LOCAL_MODEL,
@@ -23,7 +25,7 @@ from clawgate.config._schema import (
     Settings,
     Timeouts,
 )
-from clawgate.config._write import edit_config
+from clawgate.config._write import edit_config, rewrite_config
 
 __all__ = [
     "DEFAULT_CONFIG_TEXT",
@@ -40,10 +42,13 @@ __all__ = [
     "SetupResult",
     "Timeouts",
     "config_digest",
+    "decode_config",
     "dotted",
     "edit_config",
     "load_config",
+    "migrate",
     "parse_config",
+    "rewrite_config",
     "setup",
 ]
 

@@ -7,6 +7,7 @@ does not keep them), and the header says so.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,13 +20,29 @@ from clawgate.fileio import ensure_private_dir, write_atomic
 
 HEADER = (
     "// clawgate configuration (JSON5). Rewritten by a clawgate command: comments are not\n"
-    "// kept; the previous text is in clawgate.json.bak next to this file.\n"
+    "// kept; the previous text is beside this file, in clawgate.json.bak*.\n"
 )
 
 
 def edit_config(
     config_file: Path, env: Mapping[str, str], change: Callable[[dict[str, Any]], None]
 ) -> None:
+    rewrite_config(
+        config_file, env, change, backup=config_file.with_name(config_file.name + ".bak")
+    )
+
+
+def rewrite_config(
+    config_file: Path,
+    env: Mapping[str, str],
+    change: Callable[[dict[str, Any]], None],
+    *,
+    backup: Path | None,
+    dry_run: bool = False,
+) -> tuple[str | None, str | None]:
+    """Apply ``change`` to the decoded config under the config lock: (old text, new text),
+    new None when the change changed nothing (and nothing was written). The old text goes
+    to ``backup`` first; ``dry_run`` only computes."""
     ensure_private_dir(config_file.parent, tighten=False)
     lock = filelock.FileLock(config_file.parent / f".{config_file.name}.lock", timeout=10)
     try:
@@ -41,11 +58,16 @@ def edit_config(
         except FileNotFoundError:
             old = None
         raw = _Document(old, str(config_file)).decode() if old is not None else {}
+        before = copy.deepcopy(raw)
         change(raw)
+        if old is not None and raw == before:
+            return old, None
         new = HEADER + json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
         parse_config(new, source=config_file, env=env)  # refuse to write what cannot load
-        if old is not None:
-            write_atomic(config_file.with_name(config_file.name + ".bak"), old.encode())
-        write_atomic(config_file, new.encode())
+        if not dry_run:
+            if old is not None and backup is not None:
+                write_atomic(backup, old.encode())
+            write_atomic(config_file, new.encode())
+        return old, new
     finally:
         lock.release()

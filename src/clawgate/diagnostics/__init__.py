@@ -1,6 +1,7 @@
 """Diagnostics: `models status` (with and without ``--probe``) and `doctor`. They read the
 same state and run the same code as turns (ARCHITECTURE.md, "The one path rule")."""
 
+from clawgate.diagnostics._doctor import Check, DoctorReport, run_doctor
 from clawgate.diagnostics._gateway import gateway_facts
 from clawgate.diagnostics._status import (
     ChainEntry,
@@ -12,9 +13,12 @@ from clawgate.diagnostics._status import (
 
 __all__ = [
     "ChainEntry",
+    "Check",
+    "DoctorReport",
     "Grant",
     "ProfileReport",
     "StatusReport",
     "collect_status",
     "gateway_facts",
+    "run_doctor",
 ]
