@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from clawgate.cli import App, cli
 from clawgate.config import Paths
+from tests.fakes.model_api import FakeModelAPI
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> object:
@@ -83,3 +85,30 @@ def test_a_malformed_model_ref_is_a_usage_error(state_env: dict[str, str]) -> No
     result = CliRunner().invoke(cli, ["chat", "hi", "--model", "smollm"], obj=App(state_env))
     assert result.exit_code == 2
     assert "neither provider/model nor an alias" in result.stderr
+
+
+def test_a_session_key_carries_the_history_across_runs(
+    state_env: dict[str, str], paths: Paths, api: FakeModelAPI
+) -> None:
+    write_config(
+        paths,
+        json.dumps(
+            {
+                "models": {
+                    "providers": {
+                        "up": {"api": "openai-completions", "baseUrl": f"{api.url}/up/v1"}
+                    }
+                }
+            }
+        ),
+    )
+    for text in ("My name is Ada.", "What is my name?"):
+        result = run(state_env, text, "--model", "up/m", "--session", "s1")
+        assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+    first, second = api.paths("/up/")
+    assert [m["content"] for m in first.body["messages"]] == ["My name is Ada."]
+    assert [m["content"] for m in second.body["messages"]] == [
+        "My name is Ada.",
+        "Hello there",
+        "What is my name?",
+    ]

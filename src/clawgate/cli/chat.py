@@ -19,17 +19,32 @@ _QUIT = frozenset({"/exit", "/quit"})
     "--model", "model_ref", metavar="REF", help="Use only this model (provider/model or alias)."
 )
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Cap the answer's length.")
+@click.option(
+    "--session",
+    metavar="KEY",
+    help="Continue (or start) the conversation KEY: its history is sent and extended.",
+)
 @pass_app
-def chat(app: App, message: str | None, model_ref: str | None, max_tokens: int | None) -> None:
+def chat(
+    app: App,
+    message: str | None,
+    model_ref: str | None,
+    max_tokens: int | None,
+    session: str | None,
+) -> None:
     """Answer MESSAGE in one turn, or chat interactively when no MESSAGE is given.
 
     The answer streams to standard output; which model answered goes to standard error.
     """
-    asyncio.run(_chat(app, message, model_ref, max_tokens))
+    asyncio.run(_chat(app, message, model_ref, max_tokens, session))
 
 
 async def _chat(
-    app: App, message: str | None, model_ref: str | None, max_tokens: int | None
+    app: App,
+    message: str | None,
+    model_ref: str | None,
+    max_tokens: int | None,
+    session: str | None,
 ) -> None:
     async with open_runtime(app.config.settings, app.paths, app.env) as runtime:
         if message is not None:
@@ -37,11 +52,12 @@ async def _chat(
                 (Message("user", message),),
                 model=model_ref,
                 max_tokens=max_tokens,
+                session=session,
                 restartable=True,
             )
             await _answer(app, runtime, request)
         else:
-            await _interactive(app, runtime, model_ref, max_tokens)
+            await _interactive(app, runtime, model_ref, max_tokens, session)
 
 
 async def _answer(app: App, runtime: Runtime, request: TurnRequest) -> TurnResult:
@@ -75,10 +91,14 @@ def _footer(app: App, result: TurnResult) -> None:
 
 
 async def _interactive(
-    app: App, runtime: Runtime, model_ref: str | None, max_tokens: int | None
+    app: App,
+    runtime: Runtime,
+    model_ref: str | None,
+    max_tokens: int | None,
+    session: str | None,
 ) -> None:
     app.err.print("[dim]chatting; /exit or Ctrl-D to leave[/]")
-    session = f"terminal:{uuid.uuid4().hex[:12]}"  # history lives in state.db
+    session = session or f"terminal:{uuid.uuid4().hex[:12]}"  # history lives in state.db
     while True:
         try:
             line = await asyncio.to_thread(input, "you> ")

@@ -29,8 +29,8 @@ def doctor(app: App, fix: bool, dry_run: bool, as_json: bool) -> None:
 
     --fix migrates an OpenClaw-shaped config (openai/* on the Codex runtime becomes
     openai-codex/*; auth.order entries move with it), tightens file modes and removes stale
-    files, with a timestamped backup of every file it changes and a receipt in
-    <state>/doctor/. Running it twice changes nothing the second time.
+    files, with a timestamped backup of every file it changes and a receipt in the
+    state directory's doctor/ folder. Running it twice changes nothing the second time.
     """
     report = run_doctor(
         app.paths, app.env, app.vault, SystemClock(), fix=fix or dry_run, dry_run=dry_run

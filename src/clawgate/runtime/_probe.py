@@ -205,7 +205,8 @@ async def _probe_one(
             request="skipped",
             failure=FailureClass.BAD_REQUEST.value,
             message=f"no model is known for provider {target.provider}",
-            fix=f"add one: clawgate models fallbacks add {target.provider}/<model>",
+            fix=f"name one in clawgate.json: models.providers.{target.provider}.models "
+            '[{"id": "<model>"}]',
         )
     begun = clock.monotonic()
     try:
