@@ -167,3 +167,21 @@ async def test_doctor_names_dead_grants_and_tampered_profiles(
     tampered = check(doctor(tmp_path / "tampered")[1], f"profile {PROFILE}")
     assert tampered["status"] == "fail"
     assert tampered["message"].startswith("tampered")
+
+
+def test_a_profile_whose_config_entry_disagrees_with_its_envelope_is_named(state: Path) -> None:
+    added = CliRunner().invoke(
+        cli,
+        ["models", "auth", "add", "--provider", "openai", "--api-key-stdin"],
+        obj=App(env_for(state)),
+        input="sk-mismatch-1",
+    )
+    assert added.exit_code == 0, added.stderr
+    config = state / "clawgate.json"
+    document = pyjson5.decode(config.read_text())
+    document["auth"]["profiles"]["openai:default"]["mode"] = "oauth"
+    config.write_text(json.dumps(document))
+    found = check(doctor(state)[1], "profile openai:default")
+    assert found["status"] == "warn"
+    assert "oauth" in found["message"]
+    assert "api_key" in found["message"]

@@ -211,9 +211,21 @@ def _profiles(loaded: LoadedConfig, vault: Vault, paths: Paths, clock: Clock) ->
         )
     else:
         checks.append(Check("vault key", "ok", f"from {report.vault_key or 'nowhere yet'}"))
+    configured = loaded.settings.auth.profiles
     for p in report.profiles:
         name = f"profile {p.profile}"
-        if p.state == "ok" and p.grant.state == "failing":
+        meta = configured.get(p.profile)
+        if p.state == "ok" and meta and (meta.provider, meta.mode) != (p.provider, p.kind):
+            checks.append(
+                Check(
+                    name,
+                    "warn",
+                    f"the config says {meta.provider} ({meta.mode}), the vault holds "
+                    f"{p.provider} ({p.kind})",
+                    f"correct auth.profiles[{p.profile!r}] in clawgate.json, or log in again",
+                )
+            )
+        elif p.state == "ok" and p.grant.state == "failing":
             checks.append(Check(name, "warn", f"refresh failing: {p.grant.message}", None))
         elif p.state == "ok":
             checks.append(Check(name, "ok", f"{p.kind} ({p.billing}) decrypts and is usable"))

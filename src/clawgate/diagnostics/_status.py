@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic.alias_generators import to_camel
+
 from clawgate.auth import material_expiry
 from clawgate.clock import Clock
 from clawgate.config import Settings
-from clawgate.routing import Candidate, Health, RoutingError, Skip, VaultProfiles, plan
+from clawgate.routing import NOT_MODELS, Candidate, Health, RoutingError, Skip, VaultProfiles, plan
 from clawgate.state import State
 from clawgate.vault import (
     KeyUnavailable,
@@ -26,9 +28,6 @@ from clawgate.vault import (
 )
 
 __all__ = ["ChainEntry", "Grant", "ProfileReport", "StatusReport", "collect_status"]
-
-# Profiles that are not model credentials (the gateway's own API token).
-_NOT_MODELS = frozenset({"clawgate"})
 
 
 @dataclass(frozen=True)
@@ -126,15 +125,10 @@ class StatusReport:
 
 def _camel_keys(value: Any) -> Any:
     if isinstance(value, dict):
-        return {_camel(k): _camel_keys(v) for k, v in value.items()}
+        return {to_camel(k): _camel_keys(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_camel_keys(v) for v in value]
     return value
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def collect_status(
@@ -160,7 +154,7 @@ def collect_status(
     for profile_id in sorted(set(vault.profile_ids()) | set(configured)):
         meta = configured.get(profile_id)
         provider = meta.provider if meta else profile_id.split(":", 1)[0]
-        if provider in _NOT_MODELS:
+        if provider in NOT_MODELS:
             continue
         report = _profile(vault, profile_id, provider, meta.mode if meta else None, clock)
         report.health = [

@@ -14,7 +14,7 @@ from clawgate.routing._chain import (
 )
 from clawgate.routing._health import Blocked, Health
 from clawgate.routing._policy import TABLE, Rule, rule_for
-from clawgate.routing._profiles import VaultProfiles
+from clawgate.routing._profiles import NOT_MODELS, VaultProfiles
 from clawgate.routing._router import (
     Answered,
     Budget,
@@ -26,6 +26,7 @@ from clawgate.routing._router import (
 )
 
 __all__ = [
+    "NOT_MODELS",
     "TABLE",
     "Answered",
     "Blocked",

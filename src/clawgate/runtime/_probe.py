@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from pydantic.alias_generators import to_camel
+
 from clawgate.auth import check_credential
 from clawgate.failures import FailureClass
 from clawgate.providers import (
@@ -28,7 +30,7 @@ from clawgate.providers import (
 )
 from clawgate.providers._http import Access
 from clawgate.providers.openai_codex import OpenAICodexProvider
-from clawgate.routing import Skip
+from clawgate.routing import NOT_MODELS, Skip
 from clawgate.runtime._turn import Runtime, TurnRequest
 from clawgate.state import ProbeRecord
 
@@ -37,8 +39,6 @@ __all__ = ["ProbeResult", "ProbeTarget", "probe", "probe_targets"]
 PROBE_PROMPT = "Reply with the single word: ok"
 PROBE_MAX_TOKENS = 16
 RanIn = Literal["gateway", "process"]
-# Profiles that are not model credentials (the gateway's own API token).
-_NOT_MODELS = frozenset({"clawgate"})
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,7 @@ class ProbeResult:
 
     def to_json(self) -> dict[str, Any]:
         fields = asdict(self)
-        return {_camel(k): v for k, v in fields.items()}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+        return {to_camel(k): v for k, v in fields.items()}
 
 
 def probe_targets(
@@ -95,7 +90,7 @@ def probe_targets(
     for profile_id in ids:
         meta = settings.auth.profiles.get(profile_id)
         owner = meta.provider if meta else profile_id.split(":", 1)[0]
-        if owner not in _NOT_MODELS and profile_id not in models:
+        if owner not in NOT_MODELS and profile_id not in models:
             models[profile_id] = (owner, _model_for(runtime, owner, profile_id) or "")
     targets = [
         ProbeTarget(profile_id, owner, model or None)
