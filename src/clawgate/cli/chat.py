@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from collections.abc import Callable
 
 import click
 
@@ -46,18 +47,20 @@ async def _chat(
     max_tokens: int | None,
     session: str | None,
 ) -> None:
+    def turn(text: str, session: str | None) -> TurnRequest:
+        return TurnRequest(
+            (Message("user", text),),
+            model=model_ref,
+            max_tokens=max_tokens,
+            session=session,
+            restartable=True,
+        )
+
     async with open_runtime(app.config.settings, app.paths, app.env) as runtime:
         if message is not None:
-            request = TurnRequest(
-                (Message("user", message),),
-                model=model_ref,
-                max_tokens=max_tokens,
-                session=session,
-                restartable=True,
-            )
-            await _answer(app, runtime, request)
+            await _answer(app, runtime, turn(message, session))
         else:
-            await _interactive(app, runtime, model_ref, max_tokens, session)
+            await _interactive(app, runtime, turn, session)
 
 
 async def _answer(app: App, runtime: Runtime, request: TurnRequest) -> TurnResult:
@@ -93,8 +96,7 @@ def _footer(app: App, result: TurnResult) -> None:
 async def _interactive(
     app: App,
     runtime: Runtime,
-    model_ref: str | None,
-    max_tokens: int | None,
+    turn: Callable[[str, str | None], TurnRequest],
     session: str | None,
 ) -> None:
     app.err.print("[dim]chatting; /exit or Ctrl-D to leave[/]")
@@ -110,11 +112,4 @@ async def _interactive(
             continue
         if text in _QUIT:
             return
-        request = TurnRequest(
-            (Message("user", text),),
-            model=model_ref,
-            max_tokens=max_tokens,
-            session=session,
-            restartable=True,
-        )
-        await _answer(app, runtime, request)
+        await _answer(app, runtime, turn(text, session))
