@@ -165,7 +165,7 @@ async def _probe_one(
         "ran_in": ran_in,
         "at": clock.now(),
     }
-    access, step, checked = None, "none", None
+    access, step = None, "none"
     generation = runtime.vault.generation(target.profile) if runtime.vault else None
     if generation is not None and runtime.broker is not None:
         runtime.broker.observe(target.profile, generation)
@@ -204,39 +204,32 @@ async def _probe_one(
             '[{"id": "<model>"}]',
         )
     begun = clock.monotonic()
+    usage, error = None, None
     try:
         async with asyncio.timeout(seconds):
             usage = await _request(runtime, target, target.model, access)
     except ProviderError as exc:
-        return ProbeResult(
-            **base,
-            ok=False,
-            credential=_after(runtime, target, generation, step),
-            request="failed",
-            failure=exc.failure.value,
-            message=exc.message,
-            fix=exc.fix,
-            status=exc.status,
-            latency_ms=round((clock.monotonic() - begun) * 1000, 1),
-        )
+        error = exc
     except TimeoutError:
-        return ProbeResult(
-            **base,
-            ok=False,
-            credential=_after(runtime, target, generation, step),
-            request="failed",
-            failure=FailureClass.TIMEOUT.value,
-            message=f"no complete answer within the probe timeout ({seconds:g} s)",
+        error = ProviderError(
+            FailureClass.TIMEOUT,
+            f"no complete answer within the probe timeout ({seconds:g} s)",
             fix="raise it with --probe-timeout, or check the provider's status page",
-            latency_ms=round((clock.monotonic() - begun) * 1000, 1),
         )
+    base.update(
+        credential=_after(runtime, target, generation, step),
+        latency_ms=round((clock.monotonic() - begun) * 1000, 1),
+    )
+    if error is None:
+        return ProbeResult(**base, ok=True, request="ok", usage=usage)
     return ProbeResult(
         **base,
-        ok=True,
-        credential=_after(runtime, target, generation, step),
-        request="ok",
-        latency_ms=round((clock.monotonic() - begun) * 1000, 1),
-        usage=usage,
+        ok=False,
+        request="failed",
+        failure=error.failure.value,
+        message=error.message,
+        fix=error.fix,
+        status=error.status,
     )
 
 
