@@ -66,11 +66,6 @@ def load_config(config_file: Path, env: Mapping[str, str]) -> LoadedConfig:
     return parse_config(text, source=config_file, env=env)
 
 
-def decode_config(text: str, source: Path) -> dict[str, Any]:
-    """The raw document, before validation (for migrations); `ConfigError` if not JSON5."""
-    return _Document(text, str(source)).decode()
-
-
 def parse_config(text: str, *, source: Path, env: Mapping[str, str]) -> LoadedConfig:
     doc = _Document(text, str(source))
     raw = doc.decode()

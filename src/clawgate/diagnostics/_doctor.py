@@ -21,7 +21,6 @@ from clawgate.config import (
     ConfigError,
     LoadedConfig,
     Paths,
-    decode_config,
     load_config,
     migrate,
     rewrite_config,
@@ -89,7 +88,7 @@ def run_doctor(
     config_check, loaded, diff = _config(paths, env, stamp, changes, fix and not dry_run)
     checks = [config_check]
     checks += _permissions(paths)
-    checks += _profiles(loaded, vault, paths, clock) if loaded else []
+    checks += _profiles(loaded, vault, clock) if loaded else []
     checks.append(_state_db(paths))
     checks.append(_stale_files(paths))
     checks += _gateway(paths, env, vault)
@@ -127,29 +126,31 @@ def _config(
         return Check("config", "fail", exc.message, exc.fix), None, None
     if loaded.source is None:
         return Check("config", "ok", "no config file: the built-in defaults"), loaded, None
-    text = config_file.read_text(encoding="utf-8")
-    pending = migrate(decode_config(text, config_file))
-    if not pending:
+    pending: list[str] = []
+    backup = config_file.with_name(f"{config_file.name}.bak-{stamp}")
+    old, new = rewrite_config(
+        config_file,
+        env,
+        lambda raw: pending.extend(migrate(raw)),
+        backup=backup,
+        dry_run=not apply,
+    )
+    if new is None:  # nothing to migrate
         warned = "; ".join(str(w) for w in loaded.warnings)
         status: Status = "warn" if warned else "ok"
         return Check("config", status, warned or f"{config_file} loads cleanly"), loaded, None
-    backup = config_file.with_name(f"{config_file.name}.bak-{stamp}")
-    old, new = rewrite_config(config_file, env, _migrate, backup=backup, dry_run=not apply)
-    diff = _diff(old or "", new or "", config_file)
+    diff = _diff(old or "", new, config_file)
     check = Check(
         "config",
         "warn",
         "OpenClaw-shaped settings to migrate: " + "; ".join(pending),
         "clawgate doctor --fix (see the diff first: clawgate doctor --dry-run)",
     )
-    if apply and new is not None:
+    if apply:
         changes.append({"file": str(config_file), "backup": str(backup), "changes": pending})
         check.status, check.message = "fixed", "migrated: " + "; ".join(pending)
-    return check, (load_config(config_file, env) if apply else loaded), diff
-
-
-def _migrate(raw: dict[str, Any]) -> None:
-    migrate(raw)
+        loaded = load_config(config_file, env)
+    return check, loaded, diff
 
 
 def _diff(old: str, new: str, config_file: Path) -> str:
@@ -202,7 +203,7 @@ def _permissions(paths: Paths) -> list[Check]:
 # Profiles -----------------------------------------------------------------------------------
 
 
-def _profiles(loaded: LoadedConfig, vault: Vault, paths: Paths, clock: Clock) -> list[Check]:
+def _profiles(loaded: LoadedConfig, vault: Vault, clock: Clock) -> list[Check]:
     report = collect_status(loaded.settings, vault, None, clock)
     checks = []
     if report.vault_key_error:
