@@ -25,6 +25,7 @@ from clawgate.auth._profiles import (
     set_order,
     store_profile,
     store_profiles,
+    view_profile,
     view_profiles,
 )
 
@@ -53,5 +54,6 @@ __all__ = [
     "set_order",
     "store_profile",
     "store_profiles",
+    "view_profile",
     "view_profiles",
 ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clawgate.config import Settings, edit_config, load_config
+from clawgate.config import ProfileMeta, Settings, edit_config, load_config
 from clawgate.errors import ClawgateError
 from clawgate.secret import Secret, mask
 from clawgate.vault import (
@@ -230,41 +230,41 @@ def _hint(material: Material) -> str | None:
 def view_profiles(vault: Vault, settings: Settings) -> list[ProfileView]:
     """Every profile the vault or the config knows, each with its honest state."""
     configured = settings.auth.profiles
-    views: list[ProfileView] = []
-    for profile_id in sorted(set(vault.profile_ids()) | set(configured)):
-        meta = configured.get(profile_id)
-        provider = meta.provider if meta else profile_id.split(":", 1)[0]
+    ids = sorted(set(vault.profile_ids()) | set(configured))
+    return [view_profile(vault, profile_id, configured.get(profile_id))[0] for profile_id in ids]
+
+
+def view_profile(
+    vault: Vault, profile_id: str, meta: ProfileMeta | None
+) -> tuple[ProfileView, StoredProfile | None]:
+    """One profile's view, and what was decrypted for it (None when it cannot be used)."""
+    provider = meta.provider if meta else profile_id.split(":", 1)[0]
+    try:
+        stored = vault.load(profile_id)
+    except Unresolved as exc:
         mode = Kind(meta.mode) if meta else None
-        try:
-            stored = vault.load(profile_id)
-        except Unresolved as exc:
-            views.append(
-                ProfileView(
-                    profile_id,
-                    provider,
-                    mode.value if mode else None,
-                    mode.billing if mode else None,
-                    "tampered" if isinstance(exc, Tampered) else "unresolved",
-                    detail=exc.reason,
-                    fix=exc.fix,
-                )
-            )
-            continue
-        material = stored.material
-        expires = getattr(material, "expires_at", None)
-        views.append(
-            ProfileView(
-                profile_id,
-                stored.provider,
-                stored.kind.value,
-                stored.kind.billing,
-                stored.status.state,
-                detail=stored.status.message,
-                fix=stored.status.fix,
-                secret=_hint(material),
-                expires_at=expires,
-                email=getattr(material, "email", None) or (meta.email if meta else None),
-                generation=stored.generation,
-            )
+        view = ProfileView(
+            profile_id,
+            provider,
+            mode.value if mode else None,
+            mode.billing if mode else None,
+            "tampered" if isinstance(exc, Tampered) else "unresolved",
+            detail=exc.reason,
+            fix=exc.fix,
         )
-    return views
+        return view, None
+    material = stored.material
+    view = ProfileView(
+        profile_id,
+        stored.provider,
+        stored.kind.value,
+        stored.kind.billing,
+        stored.status.state,
+        detail=stored.status.message,
+        fix=stored.status.fix,
+        secret=_hint(material),
+        expires_at=getattr(material, "expires_at", None),
+        email=getattr(material, "email", None) or (meta.email if meta else None),
+        generation=stored.generation,
+    )
+    return view, stored

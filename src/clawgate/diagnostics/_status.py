@@ -12,20 +12,12 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from clawgate.auth import material_expiry
+from clawgate.auth import ProfileView, material_expiry, view_profile
 from clawgate.clock import Clock
-from clawgate.config import Settings
+from clawgate.config import ProfileMeta, Settings
 from clawgate.routing import NOT_MODELS, Candidate, Health, RoutingError, Skip, VaultProfiles, plan
 from clawgate.state import State
-from clawgate.vault import (
-    KeyUnavailable,
-    Kind,
-    OAuthMaterial,
-    ProfileStatus,
-    Tampered,
-    Unresolved,
-    Vault,
-)
+from clawgate.vault import KeyUnavailable, Kind, OAuthMaterial, ProfileStatus, StoredProfile, Vault
 
 __all__ = ["ChainEntry", "Grant", "ProfileReport", "StatusReport", "collect_status"]
 
@@ -150,13 +142,16 @@ def collect_status(
     last_used = state.usage.last_used() if state else {}
     probes = state.probes.latest() if state else {}
     reports: dict[str, ProfileReport] = {}
+    # The chain is planned over the profiles decrypted here: each is read once.
+    profiles = VaultProfiles(vault, settings)
     configured = settings.auth.profiles
     for profile_id in sorted(set(vault.profile_ids()) | set(configured)):
         meta = configured.get(profile_id)
-        provider = meta.provider if meta else profile_id.split(":", 1)[0]
-        if provider in NOT_MODELS:
+        if (meta.provider if meta else profile_id.split(":", 1)[0]) in NOT_MODELS:
             continue
-        report = _profile(vault, profile_id, provider, meta.mode if meta else None, clock)
+        report, stored = _profile(vault, profile_id, meta, clock)
+        if stored is not None:
+            profiles.held.hold(stored)
         report.health = [
             Mark(m.kind, m.model, m.until, m.reason)
             for m in health.active(profile_id, vault.generation(profile_id))
@@ -165,7 +160,7 @@ def collect_status(
         probe = probes.get(profile_id)
         report.last_probe = {**probe.result, "at": probe.at} if probe else None
         reports[profile_id] = report
-    chain, chain_error = _chain(settings, vault, reports)
+    chain, chain_error = _chain(settings, profiles, reports)
     return StatusReport(
         config=config,
         vault_key=key_source,
@@ -177,46 +172,34 @@ def collect_status(
 
 
 def _profile(
-    vault: Vault, profile_id: str, provider: str, mode: str | None, clock: Clock
-) -> ProfileReport:
-    kind = Kind(mode) if mode else None
+    vault: Vault, profile_id: str, meta: ProfileMeta | None, clock: Clock
+) -> tuple[ProfileReport, StoredProfile | None]:
     try:
-        stored = vault.load(profile_id)
-    except Unresolved as exc:
-        missing = vault.generation(profile_id) is None and not isinstance(exc, Tampered)
-        return ProfileReport(
-            profile_id,
-            provider,
-            kind.value if kind else None,
-            kind.billing if kind else None,
-            "missing" if missing else "tampered" if isinstance(exc, Tampered) else "unresolved",
-            detail=exc.reason,
-            fix=exc.fix,
-        )
-    except KeyUnavailable as exc:
-        return ProfileReport(
-            profile_id,
-            provider,
-            kind.value if kind else None,
-            kind.billing if kind else None,
-            "unresolved",
-            detail=exc.message,
-            fix=exc.fix,
-        )
-    status = stored.status
-    expires = material_expiry(stored.material)
-    return ProfileReport(
+        view, stored = view_profile(vault, profile_id, meta)
+    except KeyUnavailable as exc:  # no key at all: every profile is unreadable alike
+        mode = Kind(meta.mode) if meta else None
+        provider = meta.provider if meta else profile_id.split(":", 1)[0]
+        kind, billing = (mode.value, mode.billing) if mode else (None, None)
+        view = ProfileView(profile_id, provider, kind, billing, "unresolved", exc.message, exc.fix)
+        stored = None
+    state = view.state
+    if stored is None and state == "unresolved" and vault.generation(profile_id) is None:
+        state = "missing"  # configured, never stored
+    report = ProfileReport(
         profile_id,
-        stored.provider,
-        stored.kind.value,
-        stored.kind.billing,
-        status.state,
-        detail=status.message if status.state != "ok" else None,
-        fix=status.fix,
-        expires_at=expires,
-        valid_for=None if expires is None else expires - clock.now(),
-        grant=_grant(stored.material, status),
+        view.provider,
+        view.kind,
+        view.billing,
+        state,
+        detail=view.detail if state != "ok" else None,
+        fix=view.fix,
     )
+    if stored is not None:
+        report.expires_at = material_expiry(stored.material)
+        if report.expires_at is not None:
+            report.valid_for = report.expires_at - clock.now()
+        report.grant = _grant(stored.material, stored.status)
+    return report, stored
 
 
 def _grant(material: object, status: ProfileStatus) -> Grant:
@@ -232,10 +215,10 @@ def _grant(material: object, status: ProfileStatus) -> Grant:
 
 
 def _chain(
-    settings: Settings, vault: Vault, reports: dict[str, ProfileReport]
+    settings: Settings, profiles: VaultProfiles, reports: dict[str, ProfileReport]
 ) -> tuple[list[ChainEntry], str | None]:
     try:
-        route = plan(settings, profiles=VaultProfiles(vault, settings))
+        route = plan(settings, profiles=profiles)
     except RoutingError as exc:
         return [], exc.message
     options = settings.agents.defaults.models
