@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from clawgate.cli import App, cli
 from tests.auth.helpers import PROFILE, env_for
-from tests.diagnostics.test_probe import guarded, idp, probed  # noqa: F401 (fixtures)
+from tests.diagnostics.scenarios import probed
 from tests.fakes.model_api import FakeModelAPI
 from tests.oidc_server import OidcServer
 
@@ -153,8 +153,8 @@ def test_fix_removes_a_dead_gateways_runtime_file(state: Path) -> None:
 
 
 async def test_doctor_names_dead_grants_and_tampered_profiles(
-    idp: OidcServer,  # noqa: F811
-    guarded: FakeModelAPI,  # noqa: F811
+    idp: OidcServer,
+    guarded: FakeModelAPI,
     tmp_path: Path,
 ) -> None:
     await probed(idp, guarded, tmp_path / "dead", "dead_grant")

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from clawgate.cli import App, cli
 from clawgate.state import State
 from tests.auth.helpers import PROFILE, env_for
-from tests.diagnostics.test_probe import guarded, idp, probed  # noqa: F401 (fixtures)
+from tests.diagnostics.scenarios import probed
 from tests.fakes.model_api import FakeModelAPI
 from tests.gateway.running import RunningGateway, config, start_gateway
 from tests.oidc_server import OidcServer
@@ -39,8 +39,8 @@ def profile(document: dict[str, Any], profile_id: str = PROFILE) -> dict[str, An
 
 
 async def test_a_dead_grant_is_needs_login_with_the_fix_in_status(
-    idp: OidcServer,  # noqa: F811
-    guarded: FakeModelAPI,  # noqa: F811
+    idp: OidcServer,
+    guarded: FakeModelAPI,
     tmp_path: Path,
 ) -> None:
     await probed(idp, guarded, tmp_path, "dead_grant")
@@ -60,8 +60,8 @@ async def test_a_dead_grant_is_needs_login_with_the_fix_in_status(
 
 
 async def test_an_undecryptable_profile_is_never_ok(
-    idp: OidcServer,  # noqa: F811
-    guarded: FakeModelAPI,  # noqa: F811
+    idp: OidcServer,
+    guarded: FakeModelAPI,
     tmp_path: Path,
 ) -> None:
     await probed(idp, guarded, tmp_path, "tampered")
@@ -80,8 +80,8 @@ async def test_an_undecryptable_profile_is_never_ok(
 
 
 async def test_refresh_grants_are_told_apart_from_access_validity(
-    idp: OidcServer,  # noqa: F811
-    guarded: FakeModelAPI,  # noqa: F811
+    idp: OidcServer,
+    guarded: FakeModelAPI,
     tmp_path: Path,
 ) -> None:
     await probed(idp, guarded, tmp_path / "fresh", "valid")
