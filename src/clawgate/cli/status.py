@@ -16,6 +16,7 @@ from clawgate.cli._app import App, pass_app
 from clawgate.cli._format import span, when
 from clawgate.clock import SystemClock
 from clawgate.diagnostics import ProfileReport, StatusReport, collect_status, gateway_facts
+from clawgate.runtime import open_runtime, probe, probe_targets
 from clawgate.state import State
 
 _STATE_STYLE = {"ok": "green", "needs_login": "red", "tampered": "red", "unresolved": "red"}
@@ -113,8 +114,6 @@ def status(
 
 
 async def _probe_here(app: App, asked: dict[str, Any]) -> list[dict[str, Any]]:
-    from clawgate.runtime import open_runtime, probe, probe_targets
-
     async with open_runtime(app.config.settings, app.paths, app.env) as runtime:
         targets = probe_targets(runtime, provider=asked["provider"], profile=asked["profile"])
         results = await probe(
