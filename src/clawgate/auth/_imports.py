@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from clawgate.auth._jwt import claims, expiry
 from clawgate.auth._profiles import ConfigChange, store_profiles
+from clawgate.config import home_dir, xdg_config_home
 from clawgate.secret import Secret
 from clawgate.vault import (
     ApiKeyMaterial,
@@ -135,8 +136,8 @@ def _openclaw_seed(env: Mapping[str, str], state_dir: Path) -> str | None:
     """The secret OpenClaw derives its sidecar key from: env first, then its key file."""
     if env.get(_SEED_ENV, "").strip():
         return env[_SEED_ENV].strip()
-    home = Path(env.get("HOME") or Path.home())
-    config_home = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    home = home_dir(env)
+    config_home = xdg_config_home(env)
     for candidate in (
         config_home / "openclaw" / "auth-profile-secret-key",
         home / ".openclaw-auth-profile-secrets" / "auth-profile-secret-key",

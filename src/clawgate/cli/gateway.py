@@ -12,10 +12,19 @@ import httpx
 from clawgate.cli._app import App, pass_app
 from clawgate.config import ConfigError
 from clawgate.errors import ClawgateError
-from clawgate.gateway import _service as service
-from clawgate.gateway import gateway_token, running_gateway, serve
-
-EX_CONFIG = service.EX_CONFIG  # sysexits.h; the unit does not restart on it
+from clawgate.gateway import (
+    EX_CONFIG,
+    UNIT_NAME,
+    gateway_token,
+    install_unit,
+    running_gateway,
+    serve,
+    start_background,
+    start_unit,
+    stop_gateway,
+    uninstall_unit,
+    unit_path,
+)
 
 
 class NotRunning(ClawgateError):
@@ -119,10 +128,10 @@ def tell_gateway(app: App) -> None:
 @pass_app
 def install(app: App) -> None:
     """Write a systemd user unit (restart on failure, not on bad config) and enable it."""
-    path, enabled = service.install_unit(app.paths, app.env)
+    path, enabled = install_unit(app.paths, app.env)
     click.echo(f"wrote {path}")
     if enabled:
-        click.echo(f"enabled; start it with: systemctl --user start {service.UNIT_NAME}")
+        click.echo(f"enabled; start it with: systemctl --user start {UNIT_NAME}")
     else:
         click.echo("no user systemd here: `clawgate gateway start` runs it in the background")
 
@@ -131,8 +140,8 @@ def install(app: App) -> None:
 @pass_app
 def uninstall(app: App) -> None:
     """Stop, disable and remove the systemd user unit."""
-    if service.uninstall_unit(app.env):
-        click.echo(f"removed {service.unit_path(app.env)}")
+    if uninstall_unit(app.env):
+        click.echo(f"removed {unit_path(app.env)}")
     else:
         click.echo("no unit installed")
 
@@ -141,10 +150,10 @@ def uninstall(app: App) -> None:
 @pass_app
 def start(app: App) -> None:
     """Start the gateway: through systemd when its unit is installed, else in the background."""
-    if service.unit_path(app.env).exists() and service.start_unit():
-        click.echo(f"started {service.UNIT_NAME}")
+    if unit_path(app.env).exists() and start_unit():
+        click.echo(f"started {UNIT_NAME}")
         return
-    pid = service.start_background(app.paths, app.env)
+    pid = start_background(app.paths, app.env)
     click.echo(f"started: pid {pid}, log in {app.paths.logs_dir / 'gateway.log'}")
 
 
@@ -152,7 +161,7 @@ def start(app: App) -> None:
 @pass_app
 def stop(app: App) -> None:
     """Stop the running gateway; turns in flight finish first."""
-    pid = service.stop(app.paths)
+    pid = stop_gateway(app.paths)
     click.echo(f"stopped pid {pid}" if pid else "no gateway is running")
 
 
@@ -160,6 +169,6 @@ def stop(app: App) -> None:
 @pass_app
 def restart(app: App) -> None:
     """Stop the running gateway (if any) and start it again."""
-    service.stop(app.paths)
-    pid = service.start_background(app.paths, app.env)
+    stop_gateway(app.paths)
+    pid = start_background(app.paths, app.env)
     click.echo(f"restarted: pid {pid}")

@@ -10,18 +10,13 @@ from rich.markup import escape
 
 from clawgate import auth
 from clawgate.cli._app import App, pass_app
+from clawgate.config import codex_home as default_codex_home
+from clawgate.config import openclaw_state_dir
 
 
 @click.group("import")
 def import_group() -> None:
     """Copy logins and settings from OpenClaw or the Codex CLI; the source is never changed."""
-
-
-def _default_dir(app: App, given: Path | None, env_name: str, dot_dir: str) -> Path:
-    if given is not None:
-        return given
-    fallback = Path(app.env.get("HOME", "~")) / dot_dir
-    return Path(app.env.get(env_name) or fallback).expanduser()
 
 
 def _report(app: App, report: auth.ImportReport, as_json: bool) -> None:
@@ -50,7 +45,8 @@ def _report(app: App, report: auth.ImportReport, as_json: bool) -> None:
 @pass_app
 def openclaw(app: App, state_dir: Path | None, as_json: bool) -> None:
     """Import auth profiles (API keys, tokens, OAuth logins) and the model chain from OpenClaw."""
-    state_dir = _default_dir(app, state_dir, "OPENCLAW_STATE_DIR", ".openclaw")
+    if state_dir is None:
+        state_dir = openclaw_state_dir(app.env)
     report = auth.import_openclaw(app.vault, app.paths.config_file, app.env, state_dir)
     _report(app, report, as_json)
 
@@ -65,6 +61,7 @@ def openclaw(app: App, state_dir: Path | None, as_json: bool) -> None:
 @pass_app
 def codex_cli(app: App, codex_home: Path | None, as_json: bool) -> None:
     """Import the ChatGPT login (and API key, if any) of the Codex CLI."""
-    codex_home = _default_dir(app, codex_home, "CODEX_HOME", ".codex")
+    if codex_home is None:
+        codex_home = default_codex_home(app.env)
     report = auth.import_codex_cli(app.vault, app.paths.config_file, app.env, codex_home)
     _report(app, report, as_json)

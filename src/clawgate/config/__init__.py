@@ -5,6 +5,13 @@ at the edges, a plain dict in tests).
 """
 
 from clawgate.config._defaults import DEFAULT_CONFIG_TEXT, SetupResult, setup
+from clawgate.config._home import (
+    codex_home,
+    home_dir,
+    openclaw_state_dir,
+    user_unit_dir,
+    xdg_config_home,
+)
 from clawgate.config._load import (
     ConfigError,
     ConfigWarning,
@@ -42,14 +49,19 @@ __all__ = [
     "Settings",
     "SetupResult",
     "Timeouts",
+    "codex_home",
     "config_digest",
     "dotted",
     "edit_config",
+    "home_dir",
     "load_config",
     "migrate",
+    "openclaw_state_dir",
     "parse_config",
     "rewrite_config",
     "setup",
+    "user_unit_dir",
+    "xdg_config_home",
 ]
 
 

@@ -9,21 +9,41 @@ from clawgate.gateway._serve import (
     runtime_file,
     serve,
 )
+from clawgate.gateway._service import (
+    EX_CONFIG,
+    UNIT_NAME,
+    install_unit,
+    start_background,
+    start_unit,
+    uninstall_unit,
+    unit_path,
+    unit_text,
+)
+from clawgate.gateway._service import stop as stop_gateway
 from clawgate.gateway._token import TOKEN_ENV, TOKEN_PROFILE, gateway_token, matches
 
 __all__ = [
+    "EX_CONFIG",
     "MAX_BODY",
     "TOKEN_ENV",
     "TOKEN_PROFILE",
+    "UNIT_NAME",
     "AlreadyRunning",
     "Gateway",
     "GatewayClient",
     "GatewayError",
     "create_app",
     "gateway_token",
+    "install_unit",
     "matches",
     "read_runtime_file",
     "running_gateway",
     "runtime_file",
     "serve",
+    "start_background",
+    "start_unit",
+    "stop_gateway",
+    "uninstall_unit",
+    "unit_path",
+    "unit_text",
 ]

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from clawgate.config import Paths
+from clawgate.config import Paths, user_unit_dir
 from clawgate.gateway._serve import GatewayError, read_runtime_file
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "stop",
     "uninstall_unit",
     "unit_path",
+    "unit_text",
 ]
 
 UNIT_NAME = "clawgate-gateway.service"
@@ -33,8 +34,7 @@ _started: list[subprocess.Popen[bytes]] = []
 
 
 def unit_path(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
-    return Path(base) / "systemd" / "user" / UNIT_NAME
+    return user_unit_dir(env) / UNIT_NAME
 
 
 def unit_text(paths: Paths) -> str:
