@@ -101,11 +101,11 @@ async def test_without_the_lock_two_refreshes_revoke_the_whole_grant(
     first = await refresh(http, client(idp), token.refresh, now=clock.now())
     with pytest.raises(TokenError) as replay:
         await refresh(http, client(idp), token.refresh, now=clock.now())
-    assert replay.value.failure is FailureClass.AUTH_DEAD
+    assert replay.value.failure.kind is FailureClass.AUTH_DEAD
     assert first.refresh_token is not None
     with pytest.raises(TokenError) as revoked:
         await refresh(http, client(idp), first.refresh_token, now=clock.now())
-    assert revoked.value.error_code == "invalid_grant"
+    assert revoked.value.failure.code == "invalid_grant"
 
 
 async def test_a_dead_grant_is_durable_needs_login_and_material_is_kept(
@@ -123,7 +123,7 @@ async def test_a_dead_grant_is_durable_needs_login_and_material_is_kept(
     errors_before = idp.refreshes()["error"]
     with pytest.raises(auth.CredentialError) as dead:
         await broker(state, http, clock).credential(PROFILE)
-    assert dead.value.failure is FailureClass.AUTH_DEAD
+    assert dead.value.failure.kind is FailureClass.AUTH_DEAD
     assert dead.value.fix == "clawgate models auth login --provider myidp --device-code"
 
     after = vault(state).load(PROFILE)

@@ -79,6 +79,6 @@ async def test_device_login_then_copilot_tokens_renewed_before_expiry(
     clock.advance(1800)
     with pytest.raises(auth.CredentialError) as dead:
         await the_broker.credential(PROFILE)
-    assert dead.value.failure is FailureClass.AUTH_DEAD
+    assert dead.value.failure.kind is FailureClass.AUTH_DEAD
     assert dead.value.fix == "clawgate models auth login --provider github-copilot --device-code"
     assert vault(state).status(PROFILE).state == "needs_login"

@@ -142,7 +142,7 @@ async def test_a_refused_login_is_a_clear_error(
     ui.on_url = denying_browser
     with pytest.raises(OAuthError, match="refused") as refused:
         await browser_login(tools, await client_for(idp, http), settings_redirect())
-    assert refused.value.error_code == "access_denied"
+    assert refused.value.failure.code == "access_denied"
 
 
 async def test_device_login_end_to_end(
@@ -168,7 +168,7 @@ async def test_device_login_denied(
     ui.on_code = person
     with pytest.raises(OAuthError, match="denied") as denied:
         await device_login(tools, await client_for(idp, http))
-    assert denied.value.error_code == "access_denied"
+    assert denied.value.failure.code == "access_denied"
 
 
 async def test_device_code_expires_on_the_clock(
@@ -177,7 +177,7 @@ async def test_device_code_expires_on_the_clock(
     # Nobody approves; the injected clock runs past expires_in.
     with pytest.raises(OAuthError, match="expired") as expired:
         await device_login(tools, await client_for(idp, http))
-    assert expired.value.error_code == "expired_token"
+    assert expired.value.failure.code == "expired_token"
 
 
 def test_pkce_s256_matches_rfc7636_appendix_b() -> None:

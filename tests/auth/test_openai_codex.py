@@ -169,7 +169,7 @@ async def test_dead_grant_refusals_become_needs_login_with_the_fix(
     account.clock.advance(11 * DAY)
     with pytest.raises(auth.CredentialError) as dead:
         await account.broker().credential(PROFILE)
-    assert dead.value.failure is FailureClass.AUTH_DEAD
+    assert dead.value.failure.kind is FailureClass.AUTH_DEAD
     assert dead.value.fix == FIX
     after = account.load()
     assert after.material == account.stored.material
@@ -221,8 +221,8 @@ async def test_retry_after_is_honoured_then_the_refresh_happens(
     the_broker = account.broker()
     with pytest.raises(auth.CredentialError) as wait:
         await the_broker.credential(PROFILE)
-    assert wait.value.failure is FailureClass.AUTH_TRANSIENT
-    assert wait.value.retry_after == 30
+    assert wait.value.failure.kind is FailureClass.AUTH_TRANSIENT
+    assert wait.value.failure.retry_after == 30
     account.clock.advance(29)
     with pytest.raises(auth.CredentialError):
         await the_broker.credential(PROFILE)
@@ -239,7 +239,7 @@ async def test_a_refresh_that_times_out_is_transient(
     account.clock.advance(11 * DAY)
     with pytest.raises(auth.CredentialError, match="timed out") as slow:
         await account.broker().credential(PROFILE)
-    assert slow.value.failure is FailureClass.AUTH_TRANSIENT
+    assert slow.value.failure.kind is FailureClass.AUTH_TRANSIENT
     assert account.load().status.state == "ok"
 
 
@@ -256,10 +256,10 @@ async def test_usage_limit_and_plan_bodies_are_never_a_relogin(
     account.clock.advance(11 * DAY)
     with pytest.raises(auth.CredentialError) as limited:
         await account.broker().credential(PROFILE)
-    assert limited.value.failure is failure
+    assert limited.value.failure.kind is failure
     assert limited.value.fix is None
     if refusal == "usage_limit_reached":
-        assert limited.value.resets_at == 1_900_007_200
+        assert limited.value.failure.resets_at == 1_900_007_200
     assert account.load().status.state == "ok"
 
 
@@ -297,5 +297,5 @@ async def test_a_refresh_for_another_account_is_refused(
     account.clock.advance(11 * DAY)
     with pytest.raises(auth.CredentialError, match="another account") as refused:
         await account.broker().credential(PROFILE)
-    assert refused.value.failure is FailureClass.AUTH_DEAD
+    assert refused.value.failure.kind is FailureClass.AUTH_DEAD
     assert account.load().material == account.stored.material

@@ -39,7 +39,7 @@ async def step(
     try:
         turn = await http.get(f"{idp.issuer}/me", auth=auth.BrokerAuth(the_broker, PROFILE))
     except auth.CredentialError as exc:
-        return probe, exc.failure.value
+        return probe, exc.code
     return probe, turn.status_code
 
 

@@ -146,7 +146,7 @@ async def turned(idp: OidcServer, api: FakeModelAPI, state: Path, name: str) -> 
             await runtime.complete(request)
         failure = None
     except TurnFailed as exc:
-        failure = exc.failure.value
+        failure = exc.code
     finally:
         idp.token_delay(0)
     return Verdict(failure is None, failure, state_of(state))

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from clawgate.auth import Broker
+from clawgate.auth import Access, Broker
 from clawgate.clock import ManualClock
 from clawgate.config import ProviderSettings, Settings
-from clawgate.providers import Access, Message, ModelRequest, StreamEvent
+from clawgate.providers import Message, ModelRequest, StreamEvent
 from clawgate.providers._provider import HttpProvider
 from clawgate.providers.anthropic import AnthropicProvider
 from clawgate.providers.github_copilot import GitHubCopilotProvider

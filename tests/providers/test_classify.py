@@ -46,7 +46,7 @@ def body(document: object) -> bytes:
     ],
 )
 def test_code_first_then_status(status: int, document: object, expected: F) -> None:
-    assert OPENAI.response(status, {}, body(document), now=NOW).failure is expected
+    assert OPENAI.response(status, {}, body(document), now=NOW).failure.kind is expected
 
 
 def test_message_text_never_decides_when_a_code_is_present() -> None:
@@ -56,30 +56,30 @@ def test_message_text_never_decides_when_a_code_is_present() -> None:
             "message": "maximum context length exceeded; content policy; model not found",
         }
     }
-    assert OPENAI.response(400, {}, body(document), now=NOW).failure is F.RATE_LIMIT
+    assert OPENAI.response(400, {}, body(document), now=NOW).failure.kind is F.RATE_LIMIT
 
 
 def test_message_text_without_a_code_does_not_decide_either() -> None:
     document = {"error": {"message": "This model's maximum context length is 8192 tokens"}}
-    assert OPENAI.response(400, {}, body(document), now=NOW).failure is F.BAD_REQUEST
+    assert OPENAI.response(400, {}, body(document), now=NOW).failure.kind is F.BAD_REQUEST
 
 
 def test_a_body_that_is_not_json_falls_back_to_the_status() -> None:
     error = OPENAI.response(502, {}, b"<html>Bad Gateway</html>", now=NOW)
-    assert error.failure is F.SERVER_ERROR
-    assert error.provider_code is None
+    assert error.failure.kind is F.SERVER_ERROR
+    assert error.failure.code is None
 
 
 def test_retry_after_as_an_http_date() -> None:
     headers = {"Retry-After": "Fri, 17 Mar 2030 17:47:00 GMT"}
     error = OPENAI.response(429, headers, b"{}", now=NOW)
-    assert error.retry_after is not None
-    assert error.retry_after > 0
+    assert error.failure.retry_after is not None
+    assert error.failure.retry_after > 0
 
 
 def test_retry_after_ms_wins() -> None:
     headers = {"retry-after-ms": "1500", "retry-after": "9"}
-    assert OPENAI.response(429, headers, b"{}", now=NOW).retry_after == 1.5
+    assert OPENAI.response(429, headers, b"{}", now=NOW).failure.retry_after == 1.5
 
 
 @pytest.mark.parametrize(
@@ -87,17 +87,17 @@ def test_retry_after_ms_wins() -> None:
 )
 def test_openai_reset_durations(value: str, seconds: float) -> None:
     error = OPENAI.response(429, {"x-ratelimit-reset-requests": value}, b"{}", now=NOW)
-    assert error.resets_at == pytest.approx(NOW + seconds)
+    assert error.failure.resets_at == pytest.approx(NOW + seconds)
 
 
 def test_the_latest_of_several_resets_is_kept() -> None:
     headers = {"x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "30s"}
-    assert OPENAI.response(429, headers, b"{}", now=NOW).resets_at == NOW + 30
+    assert OPENAI.response(429, headers, b"{}", now=NOW).failure.resets_at == NOW + 30
 
 
 def test_resets_in_seconds_counts_from_the_injected_now() -> None:
     document = {"error": {"type": "usage_limit_reached", "resets_in_seconds": 60}}
-    assert OPENAI.response(429, {}, body(document), now=NOW).resets_at == NOW + 60
+    assert OPENAI.response(429, {}, body(document), now=NOW).failure.resets_at == NOW + 60
 
 
 @pytest.mark.parametrize(
@@ -111,13 +111,13 @@ def test_resets_in_seconds_counts_from_the_injected_now() -> None:
 )
 def test_anthropic_context_overflow_is_its_one_fixed_sentence(message: str, expected: F) -> None:
     document = {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
-    assert ANTHROPIC.response(400, {}, body(document), now=NOW).failure is expected
+    assert ANTHROPIC.response(400, {}, body(document), now=NOW).failure.kind is expected
 
 
 def test_that_sentence_under_another_code_does_not_count() -> None:
     message = "prompt is too long: 210000 tokens > 200000 maximum"
     document = {"type": "error", "error": {"type": "rate_limit_error", "message": message}}
-    assert ANTHROPIC.response(400, {}, body(document), now=NOW).failure is F.RATE_LIMIT
+    assert ANTHROPIC.response(400, {}, body(document), now=NOW).failure.kind is F.RATE_LIMIT
 
 
 @pytest.mark.parametrize(
@@ -135,13 +135,13 @@ def test_transport_exceptions(
     exc: httpx.TransportError, answered: bool, expected: F, phase: str | None
 ) -> None:
     error = OPENAI.exception(exc, answered=answered)
-    assert (error.failure, error.phase) == (expected, phase)
+    assert (error.failure.kind, error.failure.phase) == (expected, phase)
 
 
 def test_every_failure_names_the_provider_and_keeps_its_words() -> None:
     document = {"error": {"code": "model_not_found", "message": "The model `gpt-9` does not exist"}}
     error = OPENAI.response(404, {"x-request-id": "req_1"}, body(document), now=NOW)
     assert str(error).startswith("openai answered 404 (model_not_found): The model `gpt-9`")
-    assert error.request_id == "req_1"
+    assert error.failure.request_id == "req_1"
     assert error.fix is not None
     assert "baseUrl" in error.fix

@@ -8,8 +8,9 @@ import logging
 
 import pytest
 
+from clawgate.errors import Failed
 from clawgate.failures import FailureClass as F
-from clawgate.providers import Completed, ModelRequest, ProviderError, StreamEvent, TextDelta
+from clawgate.providers import Completed, ModelRequest, StreamEvent, TextDelta
 from tests.canary import CANARY
 from tests.fakes.model_api import (
     ANTHROPIC,
@@ -71,13 +72,13 @@ def frames(case: str) -> Frames:
 
 async def collect(
     harness: Harness, case: str, **timeouts: float
-) -> tuple[list[StreamEvent], ProviderError]:
+) -> tuple[list[StreamEvent], Failed]:
     events: list[StreamEvent] = []
     provider = harness.provider(case, **timeouts)
     try:
         async for event in provider.stream(ModelRequest("m-1", HELLO), harness.access(case)):
             events.append(event)
-    except ProviderError as exc:
+    except Failed as exc:
         return events, exc
     finally:
         await provider.aclose()
@@ -102,10 +103,10 @@ async def test_documented_error_answers_are_classified(
     events, error = await collect(harness, case)
     expected = USAGE_LIMIT[case] if name == "usage_limit" else EXPECTED[name]
     assert events == []
-    assert error.failure is expected
+    assert error.failure.kind is expected
     assert error.code == expected.value
     if name != "unauthorized":  # for a key, the broker answers the second 401 itself
-        assert error.status == reply.status
+        assert error.failure.status == reply.status
     if expected is F.AUTH_DEAD:
         assert error.fix is not None
         assert "clawgate models auth" in error.fix
@@ -119,8 +120,8 @@ async def test_retry_after_is_read_and_kept_apart_from_the_reset_time(
 ) -> None:
     api.script(DOCUMENTED[case]["rate_limit_retry_after"])
     _, error = await collect(harness, case)
-    assert error.retry_after == 7.0
-    assert error.resets_at is not None
+    assert error.failure.retry_after == 7.0
+    assert error.failure.resets_at is not None
 
 
 @pytest.mark.parametrize("case", ["openai", "anthropic"])
@@ -129,10 +130,10 @@ async def test_without_retry_after_the_rate_limit_reset_headers_give_the_reset(
 ) -> None:
     api.script(DOCUMENTED[case]["rate_limit"])
     _, error = await collect(harness, case)
-    assert error.retry_after is None
-    assert error.resets_at is not None
+    assert error.failure.retry_after is None
+    assert error.failure.resets_at is not None
     if case == "openai":  # x-ratelimit-reset-tokens: 6m0s
-        assert error.resets_at == NOW + 360
+        assert error.failure.resets_at == NOW + 360
 
 
 async def test_chatgpt_usage_limit_is_quota_with_its_reset_time(
@@ -140,9 +141,9 @@ async def test_chatgpt_usage_limit_is_quota_with_its_reset_time(
 ) -> None:
     api.script(CODEX["usage_limit"])
     _, error = await collect(harness, "openai-codex")
-    assert error.failure is F.QUOTA
-    assert error.provider_code == "usage_limit_reached"
-    assert error.resets_at == 1900007200
+    assert error.failure.kind is F.QUOTA
+    assert error.failure.code == "usage_limit_reached"
+    assert error.failure.resets_at == 1900007200
     assert error.fix is not None
     assert "login" not in error.fix
 
@@ -152,14 +153,14 @@ async def test_chatgpt_plan_without_the_model_is_entitlement_not_a_login(
 ) -> None:
     api.script(CODEX["forbidden"])
     _, error = await collect(harness, "openai-codex")
-    assert error.failure is F.ENTITLEMENT
-    assert error.provider_code == "usage_not_included"
+    assert error.failure.kind is F.ENTITLEMENT
+    assert error.failure.code == "usage_not_included"
 
 
 async def test_anthropic_request_id_is_kept(harness: Harness, api: FakeModelAPI) -> None:
     api.script(ANTHROPIC["context"])
     _, error = await collect(harness, "anthropic")
-    assert error.request_id == "req_011CSHoEeqs5C35K2UUqR7Fy"
+    assert error.failure.request_id == "req_011CSHoEeqs5C35K2UUqR7Fy"
 
 
 async def test_a_copilot_401_renews_the_copilot_token_once_then_gives_up(
@@ -167,7 +168,7 @@ async def test_a_copilot_401_renews_the_copilot_token_once_then_gives_up(
 ) -> None:
     api.script(COPILOT["unauthorized"], COPILOT["unauthorized"])
     _, error = await collect(harness, "github-copilot")
-    assert error.failure is F.AUTH_DEAD
+    assert error.failure.kind is F.AUTH_DEAD
     first, second = api.seen[-2:]
     assert first.headers["authorization"] != second.headers["authorization"]
 
@@ -182,25 +183,25 @@ async def test_connection_reset_before_headers_is_network(
     api.script(RESET)
     events, error = await collect(harness, case)
     assert events == []
-    assert error.failure is F.NETWORK
+    assert error.failure.kind is F.NETWORK
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 async def test_connection_refused_is_network(harness: Harness, case: str) -> None:
     provider = harness.provider(case, base_url="http://127.0.0.1:9")
-    with pytest.raises(ProviderError) as failure:
+    with pytest.raises(Failed) as failure:
         await harness.run(case, provider=provider)
-    assert failure.value.failure is F.NETWORK
+    assert failure.value.failure.kind is F.NETWORK
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 async def test_no_connection_within_the_connect_timeout(harness: Harness, case: str) -> None:
     with unreachable() as url:
         provider = harness.provider(case, base_url=url, connect=0.3)
-        with pytest.raises(ProviderError) as failure:
+        with pytest.raises(Failed) as failure:
             await harness.run(case, provider=provider)
-    assert failure.value.failure is F.TIMEOUT
-    assert failure.value.phase == "connect"
+    assert failure.value.failure.kind is F.TIMEOUT
+    assert failure.value.failure.phase == "connect"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -210,8 +211,8 @@ async def test_no_answer_within_the_first_token_timeout(
     api.script(SILENT)
     events, error = await collect(harness, case, firstToken=0.3)
     assert events == []
-    assert error.failure is F.TIMEOUT
-    assert error.phase == "first_token"
+    assert error.failure.kind is F.TIMEOUT
+    assert error.failure.phase == "first_token"
     assert error.fix is not None
     assert "firstToken" in error.fix
 
@@ -223,7 +224,7 @@ async def test_headers_and_keepalives_without_a_token_still_hit_the_first_token_
     api.script(stream(frames(case).first(0), then="stall"))
     events, error = await collect(harness, case, firstToken=0.3)
     assert events == []
-    assert error.phase == "first_token"
+    assert error.failure.phase == "first_token"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -233,7 +234,7 @@ async def test_a_stream_cut_after_some_tokens_is_broken(
     api.script(stream(frames(case).first(2), then="cut"))
     events, error = await collect(harness, case)
     assert events == [TextDelta("Hel"), TextDelta("lo")]
-    assert error.failure is F.STREAM_BROKEN
+    assert error.failure.kind is F.STREAM_BROKEN
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -243,7 +244,7 @@ async def test_a_stream_that_stalls_after_some_tokens_hits_the_idle_timeout(
     api.script(stream(frames(case).first(2), then="stall"))
     events, error = await collect(harness, case, idle=0.3)
     assert events == [TextDelta("Hel"), TextDelta("lo")]
-    assert (error.failure, error.phase) == (F.TIMEOUT, "idle")
+    assert (error.failure.kind, error.failure.phase) == (F.TIMEOUT, "idle")
 
 
 async def test_a_trickle_that_never_finishes_hits_the_total_timeout(
@@ -252,7 +253,7 @@ async def test_a_trickle_that_never_finishes_hits_the_total_timeout(
     api.script(stream(chat_frames().first(1), then="stall"))
     events, error = await collect(harness, "openai", idle=30, total=0.4)
     assert events == [TextDelta("Hel")]
-    assert (error.failure, error.phase) == (F.TIMEOUT, "total")
+    assert (error.failure.kind, error.failure.phase) == (F.TIMEOUT, "total")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -275,7 +276,7 @@ async def test_a_stream_that_ends_without_finishing_is_broken_not_complete(
     api.script(stream(frames(case).first(3)))  # a clean end of the body, no finish at all
     events, error = await collect(harness, case)
     assert events == [TextDelta("Hel"), TextDelta("lo"), TextDelta(" there")]
-    assert error.failure is F.STREAM_BROKEN
+    assert error.failure.kind is F.STREAM_BROKEN
     assert "incomplete" in error.message
 
 
@@ -286,7 +287,7 @@ async def test_a_200_that_is_not_an_event_stream_is_broken(
     api.script(Reply(body=b"<html>captive portal</html>", headers={"content-type": "text/html"}))
     events, error = await collect(harness, case)
     assert events == []
-    assert error.failure is F.STREAM_BROKEN
+    assert error.failure.kind is F.STREAM_BROKEN
 
 
 ERROR_EVENTS = {
@@ -325,4 +326,4 @@ async def test_an_error_sent_inside_the_stream_is_classified_by_its_code(
     api.script(stream([*frames(case).first(1), ERROR_EVENTS[case]]))
     events, error = await collect(harness, case)
     assert events == [TextDelta("Hel")]
-    assert error.failure is ERROR_EVENT_CLASS[case]
+    assert error.failure.kind is ERROR_EVENT_CLASS[case]

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from clawgate.config import ProviderModel, ProviderSettings, Timeouts
+from clawgate.errors import Failed
 from clawgate.failures import FailureClass
-from clawgate.providers import Completed, Message, ModelRequest, ProviderError, TextDelta
+from clawgate.providers import Completed, Message, ModelRequest, TextDelta
 from clawgate.providers.local import LocalProvider
 from clawgate.providers.local._files import bundled_model_path
 
@@ -81,27 +82,27 @@ async def test_engine_listener_is_loopback_and_needs_a_key() -> None:
 
 
 async def test_unknown_local_model_is_model_not_found() -> None:
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(Failed) as info:
         await collect(local(), ModelRequest("nope", HELLO))
-    assert info.value.failure is FailureClass.MODEL_NOT_FOUND
+    assert info.value.failure.kind is FailureClass.MODEL_NOT_FOUND
     assert info.value.fix is not None
     assert "models.providers.local.models" in info.value.fix
 
 
 async def test_missing_gguf_file_is_a_clear_error(tmp_path: Path) -> None:
     missing = tmp_path / "absent.gguf"
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(Failed) as info:
         await collect(local(mine=str(missing)), ModelRequest("mine", HELLO))
-    assert info.value.failure is FailureClass.UNAVAILABLE
+    assert info.value.failure.kind is FailureClass.UNAVAILABLE
     assert info.value.message == f"local model file not found: {missing}"
 
 
 async def test_a_file_that_is_not_gguf_is_refused_before_loading(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.gguf"
     bogus.write_text("these are not model weights")
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(Failed) as info:
         await collect(local(mine=str(bogus)), ModelRequest("mine", HELLO))
-    assert info.value.failure is FailureClass.UNAVAILABLE
+    assert info.value.failure.kind is FailureClass.UNAVAILABLE
     assert "is not a GGUF model file" in info.value.message
 
 
@@ -109,9 +110,9 @@ async def test_a_truncated_gguf_is_a_clear_error(tmp_path: Path) -> None:
     truncated = tmp_path / "cut.gguf"
     with bundled_model_path().open("rb") as source:
         truncated.write_bytes(source.read(1_000_000))
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(Failed) as info:
         await collect(local(cut=str(truncated)), ModelRequest("cut", HELLO))
-    assert info.value.failure is FailureClass.UNAVAILABLE
+    assert info.value.failure.kind is FailureClass.UNAVAILABLE
     assert "could not load" in info.value.message
     assert str(truncated) in info.value.message
 
@@ -130,9 +131,12 @@ async def test_the_first_token_deadline_applies_to_the_embedded_model_too() -> N
     timeouts = Timeouts(first_token=0.001)
     provider = LocalProvider("local", ProviderSettings(timeouts=timeouts))
     await provider.engine("smollm2-135m")
-    with pytest.raises(ProviderError) as failure:
+    with pytest.raises(Failed) as failure:
         await collect(provider, ModelRequest("smollm2-135m", HELLO, max_tokens=12))
-    assert (failure.value.failure, failure.value.phase) == (FailureClass.TIMEOUT, "first_token")
+    assert (failure.value.failure.kind, failure.value.failure.phase) == (
+        FailureClass.TIMEOUT,
+        "first_token",
+    )
     # The engine is free again: the abandoned completion was stopped, not left running.
     events = await collect(local(), ModelRequest("smollm2-135m", HELLO, max_tokens=4))
     assert isinstance(events[-1], Completed)

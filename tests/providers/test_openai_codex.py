@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from clawgate.errors import Failed
 from clawgate.failures import FailureClass
-from clawgate.providers import ProviderError
-from clawgate.providers.openai_codex import OpenAICodexProvider, UsageWindow, UsageWindows
+from clawgate.providers import UsageWindow, UsageWindows
+from clawgate.providers.openai_codex import OpenAICodexProvider
 from tests.fakes.model_api import CODEX, FakeModelAPI, Reply
 from tests.providers.conftest import ACCOUNT, NOW, Harness
 
@@ -20,9 +21,11 @@ async def usage(harness: Harness) -> UsageWindows:
     access = harness.access("openai-codex")
     assert access is not None
     try:
-        return await provider.usage(access)
+        windows = await provider.usage_windows(access)
     finally:
         await provider.aclose()
+    assert windows is not None
+    return windows
 
 
 async def test_the_five_hour_and_weekly_windows(harness: Harness, api: FakeModelAPI) -> None:
@@ -58,6 +61,6 @@ async def test_usage_failures_are_classified_like_turns(
     harness: Harness, api: FakeModelAPI
 ) -> None:
     api.script(CODEX["503"])
-    with pytest.raises(ProviderError) as failure:
+    with pytest.raises(Failed) as failure:
         await usage(harness)
-    assert failure.value.failure is FailureClass.OVERLOADED
+    assert failure.value.failure.kind is FailureClass.OVERLOADED

@@ -10,16 +10,15 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from clawgate.auth import Broker
+from clawgate.auth import Access, Broker
 from clawgate.clock import ManualClock
 from clawgate.config import ProviderSettings, Settings
+from clawgate.errors import Failed
 from clawgate.failures import FailureClass
 from clawgate.providers import (
-    Access,
     Completed,
     Message,
     ModelRequest,
-    ProviderError,
     Providers,
     StreamEvent,
     TextDelta,
@@ -100,17 +99,17 @@ async def test_streamed_and_unstreamed_answers_agree_at_temperature_zero(
 async def test_without_the_key_the_server_refuses_and_it_is_auth_dead(
     providers: Providers,
 ) -> None:
-    with pytest.raises(ProviderError) as failure:
+    with pytest.raises(Failed) as failure:
         await run(providers, ModelRequest("smollm2", HELLO, max_tokens=4), None)
-    assert failure.value.failure is FailureClass.AUTH_DEAD
-    assert failure.value.status == 401
+    assert failure.value.failure.kind is FailureClass.AUTH_DEAD
+    assert failure.value.failure.status == 401
 
 
 async def test_a_prompt_larger_than_the_context_is_context_overflow(
     providers: Providers, access: Access
 ) -> None:
     too_long = (Message("user", "hello " * 6000),)
-    with pytest.raises(ProviderError) as failure:
+    with pytest.raises(Failed) as failure:
         await run(providers, ModelRequest("smollm2", too_long, max_tokens=4), access)
-    assert failure.value.failure is FailureClass.CONTEXT_OVERFLOW
-    assert failure.value.provider_code == "exceed_context_size_error"
+    assert failure.value.failure.kind is FailureClass.CONTEXT_OVERFLOW
+    assert failure.value.failure.code == "exceed_context_size_error"

@@ -131,7 +131,7 @@ async def test_anthropic_api_key_goes_in_x_api_key(harness: Harness) -> None:
 
 
 async def test_anthropic_setup_token_goes_as_bearer_with_the_oauth_beta(harness: Harness) -> None:
-    from clawgate.providers import Access
+    from clawgate.auth import Access
 
     provider = harness.provider("anthropic")
     access = Access(harness.broker, "anthropic:setup")

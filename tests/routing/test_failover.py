@@ -209,7 +209,7 @@ async def test_context_overflow_moves_only_to_a_larger_context(world: World) -> 
 async def test_context_overflow_does_not_rotate_profiles(world: World) -> None:
     world.api.script(OPENAI["context"], path="/sub/")
     failed = await world.fails(TurnRequest(HELLO, model=SUB))
-    assert failed.failure is F.CONTEXT_OVERFLOW
+    assert failed.failure.kind is F.CONTEXT_OVERFLOW
     assert [s[2] for s in steps(failed)] == ["failed", "skip_policy", "skip_policy"]
     assert failed.fix is not None
 
@@ -217,7 +217,7 @@ async def test_context_overflow_does_not_rotate_profiles(world: World) -> None:
 async def test_content_filter_stops_with_the_providers_reason(world: World) -> None:
     world.api.script(OPENAI["content_policy"], path="/sub/")
     failed = await world.fails()
-    assert failed.failure is F.CONTENT_FILTER
+    assert failed.failure.kind is F.CONTENT_FILTER
     assert "rejected as a result of our safety system" in failed.message
     assert len(world.api.seen) == 1  # no other profile, no other model
 
@@ -225,7 +225,7 @@ async def test_content_filter_stops_with_the_providers_reason(world: World) -> N
 async def test_bad_request_stops(world: World) -> None:
     world.api.script(error(400, {"error": {"type": "invalid_request_error"}}), path="/sub/")
     failed = await world.fails()
-    assert failed.failure is F.BAD_REQUEST
+    assert failed.failure.kind is F.BAD_REQUEST
     assert len(world.api.seen) == 1
 
 
@@ -260,7 +260,7 @@ async def test_the_turn_time_budget_counts_the_waits(world: World) -> None:
     failed = await world.fails()
     # One wait of 2 s used the whole budget: nothing after the retry.
     assert len(world.api.seen) == 2
-    assert failed.failure is F.RATE_LIMIT
+    assert failed.failure.kind is F.RATE_LIMIT
 
 
 async def test_when_everything_cools_down_the_first_to_recover_is_tried(world: World) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from clawgate.failures import Failure
 from clawgate.failures import FailureClass as F
-from clawgate.providers import ProviderError
+from clawgate.providers import Phase
 from clawgate.routing import TABLE, rule_for
 
 # class → (same candidate, next profile, next model, health effect), from ROUTING.md
@@ -29,7 +30,7 @@ ROWS = {
 
 @pytest.mark.parametrize("failure", sorted(ROWS))
 def test_each_row(failure: F) -> None:
-    rule = rule_for(ProviderError(failure, "x"), started=False)
+    rule = rule_for(Failure(failure, "x"), Phase.NOT_STARTED)
     assert (rule.same, rule.next_profile, rule.next_model, rule.effect) == ROWS[failure]
 
 
@@ -38,18 +39,18 @@ def test_every_class_has_a_row() -> None:
 
 
 def test_a_connect_timeout_is_retried_once() -> None:
-    rule = rule_for(ProviderError(F.TIMEOUT, "x", phase="connect"), started=False)
+    rule = rule_for(Failure(F.TIMEOUT, "x", phase="connect"), Phase.NOT_STARTED)
     assert (rule.same, rule.effect) == ("once", "circuit")
 
 
 @pytest.mark.parametrize("phase", ["first_token", "idle", "total"])
 def test_a_silent_route_is_not_retried(phase: str) -> None:
-    rule = rule_for(ProviderError(F.TIMEOUT, "x", phase=phase), started=False)  # type: ignore[arg-type]
+    rule = rule_for(Failure(F.TIMEOUT, "x", phase=phase), Phase.NOT_STARTED)  # type: ignore[arg-type]
     assert (rule.same, rule.next_profile, rule.next_model) == ("no", True, "yes")
 
 
 @pytest.mark.parametrize("failure", [F.STREAM_BROKEN, F.NETWORK, F.SERVER_ERROR])
 def test_after_the_first_token_nothing_is_retried_in_place(failure: F) -> None:
-    rule = rule_for(ProviderError(failure, "x"), started=True)
+    rule = rule_for(Failure(failure, "x"), Phase.STREAMING)
     assert rule.same == "no"
     assert rule.effect == "circuit"

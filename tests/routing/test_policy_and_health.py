@@ -39,7 +39,7 @@ async def test_a_dead_subscription_does_not_fall_through_to_a_key_under_same_kin
         (SUB, "sub:key", "skip_policy", "policy_billing_kind"),
         (KEY, "key:default", "skip_policy", "policy_billing_kind"),
     ]
-    assert failed.failure is F.AUTH_DEAD
+    assert failed.failure.kind is F.AUTH_DEAD
     assert world.api.seen == []  # not one paid request
     assert failed.fix == "log in"
 

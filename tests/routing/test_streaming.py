@@ -52,7 +52,7 @@ async def test_after_content_an_api_caller_gets_an_explicit_error(
     events, failed = await events_of(world, TurnRequest(HELLO))
     assert events == [TextDelta("Hel"), TextDelta("lo")]  # no TurnResult: not complete
     assert failed is not None
-    assert failed.failure is F.STREAM_BROKEN
+    assert failed.failure.kind is F.STREAM_BROKEN
     assert failed.partial is True
     assert steps(failed) == [("sub/m", "sub:me", "failed", reason)]
     record = world.state().decisions.get(failed.turn_id)
@@ -95,7 +95,7 @@ async def test_a_clean_end_without_a_finish_is_broken_not_complete(world: World)
     world.api.script(stream(chat_frames().first(3)), path="/sub/")
     events, failed = await events_of(world, TurnRequest(HELLO))
     assert failed is not None
-    assert failed.failure is F.STREAM_BROKEN
+    assert failed.failure.kind is F.STREAM_BROKEN
     assert not any(isinstance(e, TurnResult) for e in events)
 
 

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import pytest
 
+from clawgate.auth import Access
 from clawgate.config import Settings
-from clawgate.failures import FailureClass
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 from clawgate.providers import (
-    Access,
     Completed,
     Message,
     ModelRequest,
     Provider,
-    ProviderError,
     Providers,
     StreamEvent,
     TextDelta,
@@ -81,7 +81,7 @@ async def test_an_explicit_model_does_not_fall_back(tmp_path: Path) -> None:
 class Scripted:
     """A provider whose stream is written by the test; stands in for a remote model."""
 
-    def __init__(self, events: list[StreamEvent | ProviderError]) -> None:
+    def __init__(self, events: list[StreamEvent | Failed]) -> None:
         self.events = events
         self.calls = 0
 
@@ -90,7 +90,7 @@ class Scripted:
     ) -> AsyncIterator[StreamEvent]:
         self.calls += 1
         for event in self.events:
-            if isinstance(event, ProviderError):
+            if isinstance(event, Failed):
                 raise event
             yield event
 
@@ -108,7 +108,7 @@ class Source:
 
 
 async def test_a_stream_broken_after_text_is_never_a_completed_answer() -> None:
-    cut = Scripted([TextDelta("Half an ans"), ProviderError(FailureClass.NETWORK, "reset")])
+    cut = Scripted([TextDelta("Half an ans"), Failed(Failure(FailureClass.NETWORK, "reset"))])
     s = settings("remote/m", ["local/smollm2-135m"], [])
     events: list[object] = []
 
@@ -134,7 +134,7 @@ async def test_a_stream_without_a_final_event_is_broken_not_complete() -> None:
 
 
 async def test_a_bad_request_is_not_retried_on_other_models() -> None:
-    rejecting = Scripted([ProviderError(FailureClass.BAD_REQUEST, "messages must alternate")])
+    rejecting = Scripted([Failed(Failure(FailureClass.BAD_REQUEST, "messages must alternate"))])
     other = Scripted([TextDelta("hi"), Completed("stop", model="m")])
     s = settings("remote/m", ["other/m"], [])
     with pytest.raises(TurnFailed) as info:
@@ -144,7 +144,7 @@ async def test_a_bad_request_is_not_retried_on_other_models() -> None:
 
 
 async def test_failure_before_text_moves_on_unseen() -> None:
-    down = Scripted([ProviderError(FailureClass.SERVER_ERROR, "502")])
+    down = Scripted([Failed(Failure(FailureClass.SERVER_ERROR, "502"))])
     up = Scripted([TextDelta("hi"), Completed("stop", model="m")])
     s = settings("remote/m", ["other/m"], [])
     events = [e async for e in Runtime(s, Source(remote=down, other=up)).stream(TurnRequest(HELLO))]

@@ -5,7 +5,7 @@ OAuth standards live in `clawgate.auth.oauth`; how each provider logs in, in
 """
 
 from clawgate.auth._broker import Broker, Credential, CredentialError, material_expiry
-from clawgate.auth._httpx_auth import BrokerAuth, bearer
+from clawgate.auth._httpx_auth import Access, Apply, BrokerAuth, bearer
 from clawgate.auth._imports import (
     SHARED_GRANT_WARNING,
     ImportReport,
@@ -32,6 +32,8 @@ from clawgate.auth._profiles import (
 __all__ = [
     "SHARED_GRANT_WARNING",
     "TOKEN_SHAPES",
+    "Access",
+    "Apply",
     "Broker",
     "BrokerAuth",
     "Credential",

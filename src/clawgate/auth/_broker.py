@@ -27,8 +27,8 @@ from clawgate.auth.logins import material_from_tokens as _material
 from clawgate.auth.oauth import OAuthClient, OAuthError, TokenError, refresh
 from clawgate.clock import Clock, SystemClock
 from clawgate.config import ProviderSettings, Settings
-from clawgate.errors import ClawgateError
-from clawgate.failures import FailureClass
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 from clawgate.secret import Secret
 from clawgate.vault import (
     ApiKeyMaterial,
@@ -58,23 +58,12 @@ _TRANSIENT = frozenset(
 BACKOFF_FIRST, BACKOFF_MAX = 5.0, 300.0
 
 
-class CredentialError(ClawgateError):
-    def __init__(
-        self,
-        profile_id: str,
-        message: str,
-        *,
-        failure: FailureClass,
-        fix: str | None = None,
-        retry_after: float | None = None,
-        resets_at: float | None = None,
-    ) -> None:
-        super().__init__(f"{profile_id}: {message}", fix=fix)
+class CredentialError(Failed):
+    """No usable credential for ``profile_id`` now: the failure, said of that profile."""
+
+    def __init__(self, profile_id: str, failure: Failure) -> None:
+        super().__init__(failure, message=f"{profile_id}: {failure.message}")
         self.profile_id = profile_id
-        self.failure = failure
-        self.code = failure.value
-        self.retry_after = retry_after
-        self.resets_at = resets_at
 
 
 @dataclass(frozen=True)
@@ -163,6 +152,10 @@ class Broker:
             credential = await self._single_flight(profile_id, forced)
         return credential
 
+    def generation(self, profile_id: str) -> int | None:
+        """The vault's generation of the profile (a stat and a small read); None if none."""
+        return self.vault.generation(profile_id)
+
     def observe(self, profile_id: str, generation: int) -> None:
         """The vault holds ``generation`` now (another process logged in, or added a key):
         forget what this process held from before, so the next call reads the new one."""
@@ -234,7 +227,7 @@ class Broker:
                 tokens = await refresh(self.http, client, material.refresh, now=self.clock.now())
             new = _material(tokens, now=self.clock.now(), identity=spec.identity, previous=material)
         except TimeoutError:
-            error = TokenError("the refresh request timed out", failure=FailureClass.TIMEOUT)
+            error = TokenError(Failure(FailureClass.TIMEOUT, "the refresh request timed out"))
             return self._refresh_failed(held, entry, error)
         except TokenError as exc:
             return self._refresh_failed(held, entry, exc)
@@ -262,15 +255,15 @@ class Broker:
                 found = self._fresh(self._hold(again), how="adopted", margin=0.0)
                 if found is not None:
                     return found
-        if exc.failure is FailureClass.AUTH_DEAD:
+        if exc.failure.kind is FailureClass.AUTH_DEAD:
             raise self._dead(entry, f"the refresh was refused: {exc.message}", held)
-        if exc.failure in _TRANSIENT:
+        if exc.failure.kind in _TRANSIENT:
             # Durable, so status can say "refresh failing since …" without a network call.
             before = entry.stored.status
             failing = ProfileStatus(
                 message=exc.message,
                 since=before.since if before.failing and before.since else self.clock.now(),
-                last_error=exc.failure.value,
+                last_error=exc.failure.kind.value,
                 refreshed_at=before.refreshed_at,
             )
             held.mark(failing)
@@ -278,26 +271,19 @@ class Broker:
             return self._put_off(entry, exc)
         # quota / entitlement / bad_request: answers about the account or our setup, never a
         # reason to log in again.
-        raise CredentialError(
-            entry.stored.profile_id,
-            exc.message,
-            failure=exc.failure,
-            fix=exc.fix,
-            retry_after=exc.retry_after,
-            resets_at=exc.resets_at,
-        )
+        raise CredentialError(entry.stored.profile_id, exc.failure)
 
     # Outcomes -------------------------------------------------------------------------------
 
-    def _put_off(self, entry: _Entry, exc: Exception | None) -> Credential:
+    def _put_off(self, entry: _Entry, exc: Failed | LockTimeout | None) -> Credential:
         """A transient failure: back off, and keep using a token that still works."""
         now = self.clock.now()
         if exc is not None:
             entry.failures += 1
-            hinted = getattr(exc, "retry_after", None)
-            delay = hinted if isinstance(hinted, float) else self._backoff(entry.failures)
+            hinted = exc.failure.retry_after if isinstance(exc, Failed) else None
+            delay = hinted if hinted is not None else self._backoff(entry.failures)
             entry.backoff_until = now + delay
-        why = str(getattr(exc, "message", exc)) if exc is not None else "backing off"
+        why = exc.message if exc is not None else "backing off"
         found = self._fresh(entry, how="stale-but-valid", margin=0.0)
         if found is not None:
             return replace(found, note=f"refresh put off: {why}")
@@ -327,7 +313,7 @@ class Broker:
             entry.stored = replace(entry.stored, status=status)
             entry.memo = None
         return CredentialError(
-            entry.stored.profile_id, message, failure=FailureClass.AUTH_DEAD, fix=fix
+            entry.stored.profile_id, Failure(FailureClass.AUTH_DEAD, message, fix=fix)
         )
 
     def _fix(self, entry: _Entry) -> str:
@@ -347,7 +333,7 @@ class Broker:
         else:
             message = "the stored token has expired"
         raise CredentialError(
-            stored.profile_id, message, failure=FailureClass.AUTH_DEAD, fix=self._fix(entry)
+            stored.profile_id, Failure(FailureClass.AUTH_DEAD, message, fix=self._fix(entry))
         )
 
     async def _new_session(self, entry: _Entry, spec: LoginSpec) -> Credential:
@@ -359,14 +345,17 @@ class Broker:
                 self.http, settings, entry.stored.material, self.clock.now()
             )
         except TokenError as exc:
-            if exc.failure is FailureClass.AUTH_DEAD:
+            if exc.failure.kind is FailureClass.AUTH_DEAD:
                 async with self.vault.alock(entry.stored.profile_id, wait=self.lock_wait) as held:
                     raise self._dead(entry, exc.message, held) from None
-            if exc.failure in _TRANSIENT:
+            if exc.failure.kind in _TRANSIENT:
                 raise self._error(
-                    entry, exc.message, FailureClass.AUTH_TRANSIENT, retry_after=exc.retry_after
+                    entry,
+                    exc.message,
+                    FailureClass.AUTH_TRANSIENT,
+                    retry_after=exc.failure.retry_after,
                 ) from None
-            raise self._error(entry, exc.message, exc.failure) from None
+            raise CredentialError(entry.stored.profile_id, exc.failure) from None
         entry.expires_at = entry.session.expires_at
         entry.memo = None
         found = self._fresh(entry, how="refreshed", margin=0.0)
@@ -430,9 +419,11 @@ class Broker:
             # No further refresh attempts until the material changes (step 7).
             raise CredentialError(
                 entry.stored.profile_id,
-                f"needs a new login: {status.message or 'the login was refused'}",
-                failure=FailureClass.AUTH_DEAD,
-                fix=status.fix,
+                Failure(
+                    FailureClass.AUTH_DEAD,
+                    f"needs a new login: {status.message or 'the login was refused'}",
+                    fix=status.fix,
+                ),
             )
 
     def _error(
@@ -444,7 +435,7 @@ class Broker:
         retry_after: float | None = None,
     ) -> CredentialError:
         return CredentialError(
-            entry.stored.profile_id, message, failure=failure, retry_after=retry_after
+            entry.stored.profile_id, Failure(failure, message, retry_after=retry_after)
         )
 
     def _provider_settings(self, entry: _Entry) -> ProviderSettings:

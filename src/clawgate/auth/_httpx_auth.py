@@ -9,10 +9,13 @@ Send with the profile's credential; on a 401, ask the broker past the rejected g
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator
+from dataclasses import dataclass
 
 import httpx
 
 from clawgate.auth._broker import Broker, Credential
+
+__all__ = ["Access", "Apply", "BrokerAuth", "bearer"]
 
 
 def bearer(request: httpx.Request, credential: Credential) -> None:
@@ -53,3 +56,17 @@ class BrokerAuth(httpx.Auth):
     def _apply(self, request: httpx.Request, credential: Credential) -> None:
         self.used.append(credential)
         self.apply(request, credential)
+
+
+@dataclass(frozen=True)
+class Access:
+    """How a transport reaches one profile's credential: only ever through the broker."""
+
+    broker: Broker
+    profile_id: str
+
+    async def credential(self) -> Credential:
+        return await self.broker.credential(self.profile_id)
+
+    def auth(self, apply: Apply = bearer) -> BrokerAuth:
+        return BrokerAuth(self.broker, self.profile_id, apply)

@@ -14,7 +14,7 @@ from clawgate.auth._profiles import ProfileInputError, _profile_id, store_profil
 from clawgate.auth.logins import LoginSpec, Method, login_spec, material_from_tokens
 from clawgate.auth.oauth import LoginTools, OAuthError, TokenSet, browser_login, device_login
 from clawgate.config import ProviderSettings, Settings
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 from clawgate.vault import Material, OAuthMaterial, StoredProfile, Vault
 
 
@@ -30,9 +30,11 @@ def choose_method(spec: LoginSpec, method: Method | None, device_code: bool) -> 
         offered = ", ".join(spec.methods)
         what = "no device login" if method == "device-code" else f"no {method} login"
         raise OAuthError(
-            f"provider {spec.provider} has {what} (it offers: {offered})",
-            fix=f"clawgate models auth login --provider {spec.provider} --method {spec.methods[0]}",
-            failure=FailureClass.BAD_REQUEST,
+            Failure(
+                FailureClass.BAD_REQUEST,
+                f"provider {spec.provider} has {what} (it offers: {offered})",
+                fix=spec.fix_command(method=spec.methods[0]),
+            )
         )
     return method
 

@@ -41,7 +41,7 @@ async def check_credential(broker: Broker, profile_id: str) -> CredentialCheck:
         credential = await broker.credential(profile_id)
     except CredentialError as exc:
         return CredentialCheck(
-            profile_id, False, failure=exc.failure, message=exc.message, fix=exc.fix
+            profile_id, False, failure=exc.failure.kind, message=exc.message, fix=exc.fix
         )
     except VaultError as exc:
         # Unreadable or tampered material: a turn skips the profile as needing a login.

@@ -39,7 +39,7 @@ from clawgate.gateway._openai import (
     status_for,
 )
 from clawgate.gateway._token import TOKEN_PROFILE, matches
-from clawgate.providers import TextDelta
+from clawgate.providers import is_content
 from clawgate.routing import RoutingError
 from clawgate.runtime import (
     Answering,
@@ -364,9 +364,9 @@ def _turn_request(chat: ChatRequest) -> TurnRequest:
 def _failed(exc: TurnFailed) -> Response:
     message = exc.message if not exc.fix else f"{exc.message} (fix: {exc.fix})"
     return _error(
-        status_for(exc.failure),
+        status_for(exc.failure.kind),
         message,
-        code=exc.failure.value,
+        code=exc.code,
         **{"x-clawgate-turn": exc.turn_id},
     )
 
@@ -414,7 +414,7 @@ async def _sse(
     try:
         async with contextlib.aclosing(events):
             async for event in events:
-                if isinstance(event, TextDelta):
+                if is_content(event):
                     yield _data(chunk(turn, model, delta={"content": event.text}))
                 elif isinstance(event, TurnResult):
                     done = event

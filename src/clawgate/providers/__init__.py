@@ -1,20 +1,24 @@
 """Providers: one module per provider, all speaking the normalized event stream.
 
-Routing sees only `ProviderError.failure` and the events; never a provider's HTTP.
+Routing sees only the events and the `Failure` a provider raises (as `clawgate.errors.Failed`);
+never a provider's HTTP.
 """
 
 from clawgate.providers import anthropic, github_copilot, local, openai, openai_codex
 from clawgate.providers._classify import Classifier
-from clawgate.providers._errors import ProviderError, TimeoutPhase
 from clawgate.providers._events import (
     Completed,
+    Content,
     Message,
     ModelRequest,
+    Phase,
     StreamEvent,
     TextDelta,
     Usage,
+    UsageWindow,
+    UsageWindows,
+    is_content,
 )
-from clawgate.providers._http import Access
 from clawgate.providers._registry import (
     BillingKind,
     Provider,
@@ -36,21 +40,23 @@ for _spec in (
     register(_spec)
 
 __all__ = [
-    "Access",
     "BillingKind",
     "Classifier",
     "Completed",
+    "Content",
     "Message",
     "ModelRequest",
+    "Phase",
     "Provider",
-    "ProviderError",
     "ProviderSource",
     "ProviderSpec",
     "Providers",
     "StreamEvent",
     "TextDelta",
-    "TimeoutPhase",
     "Usage",
+    "UsageWindow",
+    "UsageWindows",
+    "is_content",
     "lookup",
     "register",
 ]

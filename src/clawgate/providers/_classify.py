@@ -17,8 +17,8 @@ from datetime import datetime
 import httpx
 
 from clawgate.errorbody import ErrorBody, parse_error_body, resets_at, retry_after
-from clawgate.failures import FailureClass
-from clawgate.providers._errors import ProviderError
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 
 __all__ = [
     "CODES",
@@ -120,14 +120,14 @@ class Classifier:
 
     def response(
         self, status: int, headers: Mapping[str, str], body: bytes, *, now: float
-    ) -> ProviderError:
+    ) -> Failed:
         """An HTTP answer that is not a success."""
         error = parse_error_body(body)
         return self._error(error, status=status, headers=headers, now=now)
 
     def stream_error(
         self, error: ErrorBody, *, now: float, request_id: str | None = None
-    ) -> ProviderError:
+    ) -> Failed:
         """An error sent inside a 200 stream (`error` events, ``response.failed``)."""
         return self._error(error, status=None, headers={}, now=now, request_id=request_id)
 
@@ -139,7 +139,7 @@ class Classifier:
         headers: Mapping[str, str],
         now: float,
         request_id: str | None = None,
-    ) -> ProviderError:
+    ) -> Failed:
         known = next((c for c in error.codes if c in CODES), None)
         failure = (self.refine(error) if self.refine else None) or (CODES[known] if known else None)
         if failure is None:
@@ -148,15 +148,17 @@ class Classifier:
         said = error.message or code or (f"HTTP {status}" if status else "an error")
         where = f"{self.provider} answered {status}" if status else f"{self.provider} failed"
         request_id = request_id or request_id_of(headers)
-        exc = ProviderError(
-            failure,
-            f"{where} ({code or failure.value}): {said}",
-            fix=self._fix(failure),
-            status=status,
-            provider_code=code,
-            retry_after=retry_after(headers, now),
-            resets_at=_resets_at(error, headers, now),
-            request_id=request_id,
+        exc = Failed(
+            Failure(
+                failure,
+                f"{where} ({code or failure.value}): {said}",
+                fix=self._fix(failure),
+                status=status,
+                code=code,
+                retry_after=retry_after(headers, now),
+                resets_at=_resets_at(error, headers, now),
+                request_id=request_id,
+            )
         )
         log.info(
             "provider failure provider=%s status=%s code=%s class=%s request_id=%s",
@@ -179,27 +181,31 @@ class Classifier:
             F.MODEL_NOT_FOUND: (f"check the model id and models.providers.{self.provider}.baseUrl"),
         }.get(failure)
 
-    def exception(self, exc: httpx.TransportError, *, answered: bool) -> ProviderError:
+    def exception(self, exc: httpx.TransportError, *, answered: bool) -> Failed:
         """No (complete) answer: the connection failed before or after the headers."""
         if isinstance(exc, httpx.TimeoutException):
             # Reads have no httpx deadline (the transport's own deadlines cover them), so this
             # is connecting, writing the request, or waiting for a pooled connection.
-            return ProviderError(
-                F.TIMEOUT, f"{self.provider} could not be reached in time", phase="connect"
+            return Failed(
+                Failure(F.TIMEOUT, f"{self.provider} could not be reached in time", phase="connect")
             )
         if answered:
-            return ProviderError(
-                F.STREAM_BROKEN,
-                f"{self.provider}'s connection broke in the middle of the answer "
-                f"({type(exc).__name__})",
+            return Failed(
+                Failure(
+                    F.STREAM_BROKEN,
+                    f"{self.provider}'s connection broke in the middle of the answer "
+                    f"({type(exc).__name__})",
+                )
             )
         if isinstance(exc, httpx.ConnectError):
-            return ProviderError(
-                F.NETWORK, f"could not connect to {self.provider} ({type(exc).__name__})"
+            return Failed(
+                Failure(F.NETWORK, f"could not connect to {self.provider} ({type(exc).__name__})")
             )
-        return ProviderError(
-            F.NETWORK,
-            f"{self.provider} closed the connection without answering ({type(exc).__name__})",
+        return Failed(
+            Failure(
+                F.NETWORK,
+                f"{self.provider} closed the connection without answering ({type(exc).__name__})",
+            )
         )
 
 

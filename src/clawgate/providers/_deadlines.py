@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from clawgate.config import Timeouts
-from clawgate.failures import FailureClass
-from clawgate.providers._errors import ProviderError, TimeoutPhase
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass, TimeoutPhase
 
 T = TypeVar("T")
 
@@ -55,12 +55,14 @@ class Deadlines:
             async with asyncio.timeout_at(when):
                 value = await step
         except TimeoutError:
-            raise ProviderError(
-                FailureClass.TIMEOUT,
-                f"{self.provider}: {_WHAT[phase]} within {limit:g} s",
-                fix=f"raise models.providers.{self.provider}.timeouts.{_KEY[phase]} if the "
-                "model is just slow",
-                phase=phase,
+            raise Failed(
+                Failure(
+                    FailureClass.TIMEOUT,
+                    f"{self.provider}: {_WHAT[phase]} within {limit:g} s",
+                    fix=f"raise models.providers.{self.provider}.timeouts.{_KEY[phase]} if the "
+                    "model is just slow",
+                    phase=phase,
+                )
             ) from None
         self.last = self._now()
         return value

@@ -1,5 +1,5 @@
 """One provider's HTTP: its client, its deadlines, credentials from the broker, and every
-way a call can fail turned into a `ProviderError`.
+way a call can fail turned into a `Failed` with its `Failure`.
 
 A call is `HttpTransport.exchange` (send, refuse non-2xx with the classified error) and then
 either `Exchange.json` or `Exchange.events` (server-sent events, decoded; a single event that
@@ -12,56 +12,27 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import httpx
 from httpx_sse import EventSource, SSEError
 
 from clawgate import __version__
-from clawgate.auth import Broker, BrokerAuth, Credential, CredentialError
-from clawgate.auth._httpx_auth import Apply, bearer
 from clawgate.clock import Clock, SystemClock
 from clawgate.config import Timeouts
 from clawgate.errorbody import ErrorBody
-from clawgate.failures import FailureClass
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 from clawgate.providers._classify import Classifier, request_id_of
 from clawgate.providers._deadlines import Deadlines
-from clawgate.providers._errors import ProviderError
 
-__all__ = ["DONE", "Access", "Exchange", "HttpTransport"]
+__all__ = ["DONE", "Exchange", "HttpTransport"]
 
 log = logging.getLogger("clawgate.providers")
 
 # The Chat Completions end marker, ``data: [DONE]``, as an event of its own.
 DONE: dict[str, Any] = {"type": "[DONE]"}
-
-
-@dataclass(frozen=True)
-class Access:
-    """How a transport reaches one profile's credential: only ever through the broker."""
-
-    broker: Broker
-    profile_id: str
-
-    async def credential(self) -> Credential:
-        try:
-            return await self.broker.credential(self.profile_id)
-        except CredentialError as exc:
-            raise _from_credential(exc) from None
-
-    def auth(self, apply: Apply = bearer) -> BrokerAuth:
-        return BrokerAuth(self.broker, self.profile_id, apply)
-
-
-def _from_credential(exc: CredentialError) -> ProviderError:
-    return ProviderError(
-        exc.failure,
-        exc.message,
-        fix=exc.fix,
-        retry_after=exc.retry_after,
-        resets_at=exc.resets_at,
-    )
 
 
 class HttpTransport:
@@ -109,8 +80,6 @@ class HttpTransport:
             response = await deadlines.wait(
                 self.client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, stream=True)
             )
-        except CredentialError as exc:
-            raise _from_credential(exc) from None
         except httpx.TransportError as exc:
             raise self.classifier.exception(exc, answered=False) from None
         try:
@@ -143,7 +112,7 @@ class Exchange:
         self.clock = clock
         self.skipped = 0  # malformed events skipped
 
-    def failed(self, error: ErrorBody) -> ProviderError:
+    def failed(self, error: ErrorBody) -> Failed:
         """An error the provider sent inside this 2xx answer."""
         return self.classifier.stream_error(error, now=self.clock.now(), request_id=self.request_id)
 
@@ -151,10 +120,9 @@ class Exchange:
     def request_id(self) -> str | None:
         return request_id_of(self.response.headers)
 
-    def _broken(self, exc: httpx.TransportError) -> ProviderError:
+    def _broken(self, exc: httpx.TransportError) -> Failed:
         error = self.classifier.exception(exc, answered=True)
-        error.request_id = self.request_id
-        return error
+        return Failed(replace(error.failure, request_id=self.request_id))
 
     async def json(self) -> dict[str, Any]:
         try:
@@ -166,11 +134,13 @@ class Exchange:
         except ValueError:
             document = None
         if not isinstance(document, dict):
-            raise ProviderError(
-                FailureClass.STREAM_BROKEN,
-                f"{self.classifier.provider} answered {self.response.status_code} with a body "
-                "that is not a JSON object",
-                request_id=self.request_id,
+            raise Failed(
+                Failure(
+                    FailureClass.STREAM_BROKEN,
+                    f"{self.classifier.provider} answered {self.response.status_code} with a body "
+                    "that is not a JSON object",
+                    request_id=self.request_id,
+                )
             )
         return document
 
@@ -185,10 +155,12 @@ class Exchange:
                 return
             except SSEError:
                 kind = self.response.headers.get("content-type", "no content type")
-                raise ProviderError(
-                    FailureClass.STREAM_BROKEN,
-                    f"{self.classifier.provider} answered with {kind}, not an event stream",
-                    request_id=self.request_id,
+                raise Failed(
+                    Failure(
+                        FailureClass.STREAM_BROKEN,
+                        f"{self.classifier.provider} answered with {kind}, not an event stream",
+                        request_id=self.request_id,
+                    )
                 ) from None
             except httpx.TransportError as exc:
                 raise self._broken(exc) from None

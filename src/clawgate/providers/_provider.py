@@ -11,14 +11,15 @@ from typing import Any, ClassVar
 
 import httpx
 
+from clawgate.auth import Access
 from clawgate.clock import Clock
 from clawgate.config import ProviderSettings, Timeouts
 from clawgate.errorbody import ErrorBody
-from clawgate.failures import FailureClass
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 from clawgate.providers import _chat_completions, _responses
 from clawgate.providers._classify import Classifier
-from clawgate.providers._errors import ProviderError
-from clawgate.providers._events import ModelRequest, StreamEvent
+from clawgate.providers._events import ModelRequest, StreamEvent, UsageWindows
 from clawgate.providers._http import HttpTransport
 from clawgate.providers._stream import Wire, relay, relay_json
 
@@ -49,12 +50,17 @@ class HttpProvider:
     def url(self, path: str, base_url: str | None = None) -> str:
         base = (base_url or self.base_url or "").rstrip("/")
         if not base:
-            raise ProviderError(
-                FailureClass.UNAVAILABLE,
-                f"provider {self.name!r} has no base URL",
-                fix=f"set models.providers.{self.name}.baseUrl to the server's API address",
+            raise Failed(
+                Failure(
+                    FailureClass.UNAVAILABLE,
+                    f"provider {self.name!r} has no base URL",
+                    fix=f"set models.providers.{self.name}.baseUrl to the server's API address",
+                )
             )
         return base + path
+
+    async def usage_windows(self, access: Access | None) -> UsageWindows | None:
+        return None
 
     async def aclose(self) -> None:
         await self.transport.aclose()
@@ -117,9 +123,11 @@ class HttpProvider:
         )
 
 
-def needs_profile(name: str) -> ProviderError:
-    return ProviderError(
-        FailureClass.AUTH_DEAD,
-        f"{name} needs a logged-in profile",
-        fix=f"clawgate models auth login --provider {name}",
+def needs_profile(name: str) -> Failed:
+    return Failed(
+        Failure(
+            FailureClass.AUTH_DEAD,
+            f"{name} needs a logged-in profile",
+            fix=f"clawgate models auth login --provider {name}",
+        )
     )

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from clawgate.config import ProviderSettings
-from clawgate.failures import FailureClass
-from clawgate.providers._errors import ProviderError
-from clawgate.providers._events import ModelRequest, StreamEvent
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
+from clawgate.providers._events import ModelRequest, StreamEvent, UsageWindows
 
 if TYPE_CHECKING:
-    from clawgate.providers._http import Access
+    from clawgate.auth import Access
 
 BillingKind = Literal["subscription", "metered", "free"]
 
@@ -26,10 +26,15 @@ class Provider(Protocol):
     def stream(
         self, request: ModelRequest, access: Access | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
-        """Yield text deltas, then exactly one `Completed`; raise `ProviderError` on failure.
+        """Yield text deltas, then exactly one `Completed`; raise `Failed` on failure.
 
         ``access`` is the profile's way to its credential (through the broker); None for
         providers that need none."""
+        ...
+
+    async def usage_windows(self, access: Access | None) -> UsageWindows | None:
+        """The account's usage windows where the provider reports them (a subscription's
+        5-hour and weekly limits), else None."""
         ...
 
     async def aclose(self) -> None: ...
@@ -69,11 +74,13 @@ def lookup(name: str, settings: ProviderSettings | None = None) -> ProviderSpec:
         spec = _REGISTRY.get(_BY_API[settings.api or "openai-completions"])
     if spec is None:
         known = ", ".join(sorted(_REGISTRY))
-        raise ProviderError(
-            FailureClass.UNAVAILABLE,
-            f"unknown provider {name!r} (known: {known})",
-            fix="use a model ref of the form <provider>/<model> with a known provider, or "
-            f"give models.providers.{name} a baseUrl and an api",
+        raise Failed(
+            Failure(
+                FailureClass.UNAVAILABLE,
+                f"unknown provider {name!r} (known: {known})",
+                fix="use a model ref of the form <provider>/<model> with a known provider, or "
+                f"give models.providers.{name} a baseUrl and an api",
+            )
         )
     return spec
 

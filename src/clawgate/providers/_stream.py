@@ -14,8 +14,8 @@ from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, Protocol
 
 from clawgate.errorbody import ErrorBody, error_from
-from clawgate.failures import FailureClass
-from clawgate.providers._errors import ProviderError
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 from clawgate.providers._events import Completed, StreamEvent, TextDelta, Usage
 from clawgate.providers._http import Exchange
 
@@ -46,7 +46,7 @@ class Wire(Protocol):
     def feed(self, data: dict[str, Any]) -> Iterator[StreamEvent]: ...
 
     def finish(self, request_id: str | None) -> Completed:
-        """The final event, or `ProviderError` (stream_broken) if the answer is unfinished."""
+        """The final event, or `Failed` (stream_broken) if the answer is unfinished."""
         ...
 
 
@@ -66,11 +66,13 @@ async def relay(exchange: Exchange, wire: Wire) -> AsyncGenerator[StreamEvent, N
     yield wire.finish(exchange.request_id)
 
 
-def unfinished(provider: str, what: str, request_id: str | None) -> ProviderError:
-    return ProviderError(
-        FailureClass.STREAM_BROKEN,
-        f"{provider}'s answer ended without {what}: it is incomplete",
-        request_id=request_id,
+def unfinished(provider: str, what: str, request_id: str | None) -> Failed:
+    return Failed(
+        Failure(
+            FailureClass.STREAM_BROKEN,
+            f"{provider}'s answer ended without {what}: it is incomplete",
+            request_id=request_id,
+        )
     )
 
 

@@ -12,13 +12,12 @@ from functools import partial
 
 import httpx
 
-from clawgate.auth import Credential
+from clawgate.auth import Access, Credential
 from clawgate.errorbody import ErrorBody
 from clawgate.failures import FailureClass
 from clawgate.providers import _messages
 from clawgate.providers._classify import anthropic_context_overflow
 from clawgate.providers._events import ModelRequest, StreamEvent
-from clawgate.providers._http import Access
 from clawgate.providers._provider import HttpProvider
 from clawgate.providers._registry import ProviderSpec
 from clawgate.vault import Kind

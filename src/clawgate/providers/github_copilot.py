@@ -10,8 +10,8 @@ from collections.abc import AsyncGenerator
 from typing import ClassVar
 
 from clawgate import __version__
+from clawgate.auth import Access
 from clawgate.providers._events import ModelRequest, StreamEvent
-from clawgate.providers._http import Access
 from clawgate.providers._provider import HttpProvider, needs_profile
 from clawgate.providers._registry import ProviderSpec
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import ClassVar
 
+from clawgate.auth import Access
 from clawgate.providers._events import ModelRequest, StreamEvent
-from clawgate.providers._http import Access
 from clawgate.providers._provider import HttpProvider
 from clawgate.providers._registry import ProviderSpec
 

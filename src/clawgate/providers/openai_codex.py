@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from clawgate.auth import Credential, bearer
-from clawgate.providers._events import ModelRequest, StreamEvent
-from clawgate.providers._http import Access
+from clawgate.auth import Access, Credential, bearer
+from clawgate.providers._events import ModelRequest, StreamEvent, UsageWindow, UsageWindows
 from clawgate.providers._provider import HttpProvider, needs_profile
 from clawgate.providers._registry import ProviderSpec
 from clawgate.providers._stream import count, mapping, text
@@ -34,23 +32,6 @@ def _account(request: httpx.Request, credential: Credential) -> None:
     bearer(request, credential)
     if credential.account_id:
         request.headers["chatgpt-account-id"] = credential.account_id
-
-
-@dataclass(frozen=True)
-class UsageWindow:
-    used_percent: int
-    window_seconds: int | None
-    resets_at: float | None
-
-
-@dataclass(frozen=True)
-class UsageWindows:
-    """The subscription's rate-limit windows: primary is the 5-hour one, secondary the week."""
-
-    plan: str | None
-    primary: UsageWindow | None
-    secondary: UsageWindow | None
-    limit_reached: bool
 
 
 def _window(raw: object, now: float) -> UsageWindow | None:
@@ -98,7 +79,10 @@ class OpenAICodexProvider(HttpProvider):
             auth=access.auth(_account),
         )
 
-    async def usage(self, access: Access) -> UsageWindows:
+    async def usage_windows(self, access: Access | None) -> UsageWindows | None:
+        """The subscription's 5-hour and weekly windows, from ``/wham/usage``."""
+        if access is None:
+            return None
         async with self.transport.exchange(
             "GET",
             self.url("/wham/usage"),

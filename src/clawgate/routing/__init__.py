@@ -12,23 +12,16 @@ from clawgate.routing._chain import (
     plan,
     resolve_ref,
 )
+from clawgate.routing._events import Answering, Restart, TurnEvent, TurnResult
 from clawgate.routing._health import Blocked, Health
 from clawgate.routing._policy import TABLE, Rule, rule_for
 from clawgate.routing._profiles import NOT_MODELS, VaultProfiles
-from clawgate.routing._router import (
-    Answered,
-    Budget,
-    Restart,
-    RouteEvent,
-    RouteFailed,
-    Router,
-    Streaming,
-)
+from clawgate.routing._router import Budget, RouteFailed, Router
 
 __all__ = [
     "NOT_MODELS",
     "TABLE",
-    "Answered",
+    "Answering",
     "Blocked",
     "Budget",
     "Candidate",
@@ -37,13 +30,13 @@ __all__ = [
     "ProfileInfo",
     "ProfileSource",
     "Restart",
-    "RouteEvent",
     "RouteFailed",
     "Router",
     "RoutingError",
     "Rule",
     "Skip",
-    "Streaming",
+    "TurnEvent",
+    "TurnResult",
     "VaultProfiles",
     "context_tokens",
     "plan",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from clawgate.clock import Clock
+from clawgate.failures import Failure
 from clawgate.failures import FailureClass as F
-from clawgate.providers import ProviderError
 from clawgate.routing._chain import Candidate
 from clawgate.routing._policy import Rule
 from clawgate.state import HealthMark, HealthStore
@@ -100,12 +100,10 @@ class Health:
         self._drop(keys["cooldown"])
         self._drop(keys["circuit"])
 
-    def failed(
-        self, c: Candidate, error: ProviderError, rule: Rule, generation: int | None
-    ) -> None:
+    def failed(self, c: Candidate, error: Failure, rule: Rule, generation: int | None) -> None:
         now = self.clock.now()
         keys = _keys(c)
-        reason = error.failure.value
+        reason = error.kind.value
         if rule.effect == "cooldown":
             previous = self.marks.get(keys["cooldown"])
             count = previous.failures + 1 if previous else 1
@@ -118,7 +116,7 @@ class Health:
         elif rule.effect == "block_profile":
             previous = self.marks.get(keys["block_profile"])
             count = previous.failures + 1 if previous else 1
-            if error.failure is F.QUOTA:
+            if error.kind is F.QUOTA:
                 until = error.resets_at if error.resets_at and error.resets_at > now else None
                 if until is None and error.retry_after is not None:
                     until = now + error.retry_after

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from clawgate.failures import Failure
 from clawgate.failures import FailureClass as F
-from clawgate.providers import ProviderError
+from clawgate.providers import Phase
 
 __all__ = ["TABLE", "Rule", "rule_for"]
 
@@ -57,10 +58,10 @@ TABLE: Mapping[F, Rule] = {
 _SILENT = Rule("no", True, "yes", "circuit")
 
 
-def rule_for(error: ProviderError, *, started: bool) -> Rule:
-    """``started``: content of this attempt already reached the caller."""
-    if started:
+def rule_for(failure: Failure, phase: Phase) -> Rule:
+    """What ``failure`` means for the walk, given how far the attempt's answer had got."""
+    if phase is not Phase.NOT_STARTED:
         return _SILENT  # the answer is restarted elsewhere or ends with an error
-    if error.failure is F.TIMEOUT and error.phase not in (None, "connect"):
+    if failure.kind is F.TIMEOUT and failure.phase not in (None, "connect"):
         return _SILENT
-    return TABLE[error.failure]
+    return TABLE[failure.kind]

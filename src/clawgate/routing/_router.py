@@ -18,25 +18,18 @@ import random
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from clawgate.auth import Broker
+from clawgate.auth import Access, Broker
 from clawgate.clock import Clock
-from clawgate.errors import ClawgateError
-from clawgate.failures import FailureClass
-from clawgate.providers import (
-    Access,
-    Completed,
-    ModelRequest,
-    ProviderError,
-    ProviderSource,
-    TextDelta,
-)
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
+from clawgate.providers import Completed, ModelRequest, Phase, ProviderSource, is_content
 from clawgate.routing._chain import Candidate, Plan, Skip
+from clawgate.routing._events import Answering, Restart, TurnEvent, TurnResult
 from clawgate.routing._health import Blocked, Health
 from clawgate.routing._policy import Rule, rule_for
 from clawgate.state import AttemptRecord
-from clawgate.vault import Vault
 
-__all__ = ["Answered", "Budget", "Restart", "RouteEvent", "RouteFailed", "Router", "Streaming"]
+__all__ = ["Budget", "RouteFailed", "Router"]
 
 log = logging.getLogger("clawgate.routing")
 
@@ -52,65 +45,32 @@ class Budget:
     backoff: float = 1.0  # base of the jittered wait before retrying a failing server
 
 
-@dataclass(frozen=True)
-class Restart:
-    """What the caller was shown is void; the next candidate's answer follows in full."""
+class RouteFailed(Failed):
+    """No candidate answered: the failure that decided it, and the record of every step."""
 
-    reason: str
-
-
-@dataclass(frozen=True)
-class Streaming:
-    """The first text of this candidate's answer follows: who is answering, before the text."""
-
-    candidate: Candidate
-    fallback: bool
-
-
-@dataclass(frozen=True)
-class Answered:
-    candidate: Candidate
-    completed: Completed
-    text: str
-    fallback: bool  # not the plan's first candidate
-    records: tuple[AttemptRecord, ...]
-
-
-RouteEvent = Streaming | TextDelta | Restart | Answered
-
-
-class RouteFailed(ClawgateError):
     def __init__(
-        self,
-        message: str,
-        *,
-        failure: FailureClass,
-        records: tuple[AttemptRecord, ...],
-        fix: str | None = None,
-        partial: bool = False,
+        self, failure: Failure, *, attempts: tuple[AttemptRecord, ...], partial: bool = False
     ) -> None:
-        super().__init__(message, fix=fix)
-        self.failure = failure
-        self.records = records
+        super().__init__(failure)
+        self.attempts = attempts
         self.partial = partial  # content was sent before it broke
-
-    @property
-    def code(self) -> str:  # type: ignore[override]
-        return self.failure.value
 
 
 class _Walk:
     """The mutable state of one walk."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, turn_id: str) -> None:
         self.plan = plan
+        self.turn_id = turn_id
         self.records: list[AttemptRecord] = []
         self.attempts = 0
-        self.last: ProviderError | None = None
+        self.last: Failure | None = None
         self.closed_models: dict[str, str] = {}  # ref → the class that closed it
         self.context_floor: int | None = None  # after an overflow: need more than this
         self.overflowed = False
-        self.stopped: ProviderError | None = None
+        self.stopped: Failure | None = None
+        first = plan.steps[0]
+        self.first = first.candidate if isinstance(first, Skip) else first
 
     def record(self, c: Candidate, decision: str, **fields: object) -> None:
         self.records.append(AttemptRecord(c.ref, c.profile, decision, **fields))  # type: ignore[arg-type]
@@ -125,6 +85,23 @@ class _Walk:
         return None
 
 
+class _Attempt:
+    """One request to one candidate: its phase, its text so far, its timings."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.phase = Phase.NOT_STARTED
+        self.parts: list[str] = []
+        self.begun = clock.monotonic()
+        self.first_token: float | None = None
+
+    def timings(self) -> dict[str, float | None]:
+        return {
+            "first_token_ms": _ms(self.first_token),
+            "end_ms": _ms(self.clock.monotonic() - self.begun),
+        }
+
+
 class Router:
     def __init__(
         self,
@@ -133,7 +110,6 @@ class Router:
         *,
         clock: Clock,
         broker: Broker | None = None,
-        vault: Vault | None = None,
         sleep: Sleep = asyncio.sleep,
         budget: Budget | None = None,
         jitter: Callable[[], float] = random.random,
@@ -142,13 +118,9 @@ class Router:
         self.health = health
         self.clock = clock
         self.broker = broker
-        self.vault = vault
         self.sleep = sleep
         self.budget = budget or Budget()
         self.jitter = jitter
-
-    def _generation(self, c: Candidate) -> int | None:
-        return self.vault.generation(c.profile) if self.vault else None
 
     def _access(self, c: Candidate, generation: int | None) -> Access | None:
         if self.broker is None or generation is None:
@@ -161,12 +133,16 @@ class Router:
         plan: Plan,
         build: Callable[[Candidate], ModelRequest],
         *,
+        turn_id: str,
         restartable: bool = False,
-    ) -> AsyncGenerator[RouteEvent, None]:
-        walk = _Walk(plan)
+    ) -> AsyncGenerator[TurnEvent, None]:
+        """The turn's events (`Answering`, content, `Restart`, then one `TurnResult`), or
+        `RouteFailed`."""
+        walk = _Walk(plan, turn_id)
         started = self.clock.monotonic()
-        first = plan.steps[0].candidate if isinstance(plan.steps[0], Skip) else plan.steps[0]
-        generations = {c: self._generation(c) for c in plan.candidates}
+        generations = {
+            c: self.broker.generation(c.profile) if self.broker else None for c in plan.candidates
+        }
         verdicts = {c: self.health.check(c, generations[c]) for c in plan.candidates}
         probe = _half_open(verdicts)
         try:
@@ -192,15 +168,9 @@ class Router:
                 attempt = self._candidate(walk, c, generations[c], build, restartable)
                 async with contextlib.aclosing(attempt):
                     async for event in attempt:
-                        if isinstance(event, Streaming):
-                            yield replace(event, fallback=c != first)
-                        elif isinstance(event, Answered):
-                            answered = replace(event, fallback=c != first, records=_linked(walk))
-                            _log(plan, answered.records)
-                            yield answered
+                        yield event
+                        if isinstance(event, TurnResult):
                             return
-                        else:
-                            yield event
         except RouteFailed:
             _log(plan, _linked(walk))
             raise
@@ -221,87 +191,106 @@ class Router:
         generation: int | None,
         build: Callable[[Candidate], ModelRequest],
         restartable: bool,
-    ) -> AsyncGenerator[RouteEvent, None]:
+    ) -> AsyncGenerator[TurnEvent, None]:
         tries = 0
+        fallback = c != walk.first
         while True:
             walk.attempts += 1
-            begun = self.clock.monotonic()
-            first_token: float | None = None
-            parts: list[str] = []
+            attempt = _Attempt(self.clock)
             try:
                 provider = self.providers.get(c.provider)
                 stream = provider.stream(build(c), self._access(c, generation))
                 async with contextlib.aclosing(stream):  # closed here, not by the GC later
                     async for event in stream:
-                        if isinstance(event, TextDelta):
-                            if first_token is None:
-                                first_token = self.clock.monotonic() - begun
-                                yield Streaming(c, False)
-                            parts.append(event.text)
+                        if is_content(event):
+                            if attempt.phase is Phase.NOT_STARTED:
+                                attempt.phase = Phase.STREAMING
+                                attempt.first_token = self.clock.monotonic() - attempt.begun
+                                yield Answering(walk.turn_id, c.ref, c.profile, fallback)
+                            attempt.parts.append(event.text)
                             yield event
                         elif isinstance(event, Completed):
+                            attempt.phase = Phase.FINISHED
                             self.health.succeeded(c)
-                            walk.record(
-                                c,
-                                "succeeded",
-                                first_token_ms=_ms(first_token),
-                                end_ms=_ms(self.clock.monotonic() - begun),
-                            )
-                            yield Answered(c, event, "".join(parts), False, ())
+                            walk.record(c, "succeeded", **attempt.timings())
+                            records = _linked(walk)
+                            _log(walk.plan, records)
+                            yield _result(walk.turn_id, c, fallback, attempt, event, records)
                             return
-                raise ProviderError(FailureClass.STREAM_BROKEN, "the stream ended unfinished")
-            except ProviderError as exc:
-                rule = rule_for(exc, started=bool(parts))
-                walk.last = exc
+                raise Failed(Failure(FailureClass.STREAM_BROKEN, "the stream ended unfinished"))
+            except Failed as exc:
+                failure = exc.failure
+                rule = rule_for(failure, attempt.phase)
+                walk.last = failure
                 walk.record(
                     c,
                     "failed",
-                    reason=exc.failure.value,
-                    status=exc.status,
-                    code=exc.provider_code,
+                    reason=failure.kind.value,
+                    status=failure.status,
+                    code=failure.code,
                     message=exc.message,
-                    first_token_ms=_ms(first_token),
-                    end_ms=_ms(self.clock.monotonic() - begun),
+                    **attempt.timings(),
                 )
-                self.health.failed(c, exc, rule, generation)
-                if parts:
+                self.health.failed(c, failure, rule, generation)
+                if attempt.phase is Phase.STREAMING:
                     if not restartable:
                         raise _broken(walk, c, exc) from None
                     yield Restart(f"{c.ref} broke off its answer: {exc.message}")
                     return
-                wait = self._retry_wait(rule, exc, tries)
+                wait = self._retry_wait(rule, failure, tries)
                 # An open circuit (just opened, or a failed half-open probe) takes no retry.
                 if self.health.circuit(c) == "open":
                     wait = None
                 if wait is None or walk.attempts >= self.budget.attempts:
-                    self._after(walk, c, exc, rule)
+                    self._after(walk, c, failure, rule)
                     return
                 tries += 1
                 if wait > 0:
                     await self.sleep(wait)
 
-    def _retry_wait(self, rule: Rule, exc: ProviderError, tries: int) -> float | None:
+    def _retry_wait(self, rule: Rule, failure: Failure, tries: int) -> float | None:
         """Seconds to wait before trying the same candidate again, or None for no retry."""
         if tries >= self.budget.retries or rule.same == "no":
             return None
         if rule.same == "retry_after":
-            if exc.retry_after is None or exc.retry_after > self.budget.retry_wait:
+            if failure.retry_after is None or failure.retry_after > self.budget.retry_wait:
                 return None
-            return exc.retry_after
+            return failure.retry_after
         if rule.backoff:
             return self.budget.backoff * (0.5 + self.jitter() / 2)
         return 0.0
 
-    def _after(self, walk: _Walk, c: Candidate, exc: ProviderError, rule: Rule) -> None:
+    def _after(self, walk: _Walk, c: Candidate, failure: Failure, rule: Rule) -> None:
         """What this failure means for the rest of the plan."""
         if not rule.next_profile:
-            walk.closed_models[c.ref] = exc.failure.value
+            walk.closed_models[c.ref] = failure.kind.value
         if rule.next_model == "no":
-            walk.stopped = exc
+            walk.stopped = failure
         elif rule.next_model == "larger_context":
             walk.overflowed = True
             if c.context is not None:
                 walk.context_floor = max(walk.context_floor or 0, c.context)
+
+
+def _result(
+    turn_id: str,
+    c: Candidate,
+    fallback: bool,
+    attempt: _Attempt,
+    done: Completed,
+    records: tuple[AttemptRecord, ...],
+) -> TurnResult:
+    return TurnResult(
+        turn_id=turn_id,
+        model=c.ref,
+        profile=c.profile,
+        fallback=fallback,
+        text="".join(attempt.parts),
+        finish_reason=done.finish_reason,
+        usage=done.usage,
+        attempts=records,
+        reported_model=done.model,
+    )
 
 
 def _half_open(verdicts: dict[Candidate, Blocked | None]) -> Candidate | None:
@@ -340,14 +329,13 @@ def _log(plan: Plan, records: tuple[AttemptRecord, ...]) -> None:
         )
 
 
-def _broken(walk: _Walk, c: Candidate, exc: ProviderError) -> RouteFailed:
-    return RouteFailed(
+def _broken(walk: _Walk, c: Candidate, exc: Failed) -> RouteFailed:
+    failure = Failure(
+        FailureClass.STREAM_BROKEN,
         f"{c.ref} broke off its answer: {exc.message}",
-        failure=FailureClass.STREAM_BROKEN,
-        records=_linked(walk),
         fix="ask again; the partial answer is incomplete",
-        partial=True,
     )
+    return RouteFailed(failure, attempts=_linked(walk), partial=True)
 
 
 def _failed(walk: _Walk, records: tuple[AttemptRecord, ...]) -> RouteFailed:
@@ -359,18 +347,15 @@ def _failed(walk: _Walk, records: tuple[AttemptRecord, ...]) -> RouteFailed:
             if r.decision == "failed"
         )
         return RouteFailed(
-            f"no model could answer. Tried {tried}",
-            failure=last.failure,
-            records=records,
-            fix=last.fix,
+            replace(last, message=f"no model could answer. Tried {tried}"), attempts=records
         )
     # Nothing was attempted: every candidate was skipped.
     skipped = "; ".join(f"{r.candidate} ({r.profile}): {r.reason}" for r in records)
     needs_login = any(r.decision == "skip_needs_login" for r in records)
     fixes = [s.fix for s in walk.plan.steps if isinstance(s, Skip) and s.fix]
-    return RouteFailed(
+    failure = Failure(
+        FailureClass.AUTH_DEAD if needs_login else FailureClass.UNAVAILABLE,
         f"no candidate could be tried. Skipped {skipped}",
-        failure=FailureClass.AUTH_DEAD if needs_login else FailureClass.UNAVAILABLE,
-        records=records,
         fix=fixes[0] if fixes else "wait for the cooldowns to pass, or add a fallback model",
     )
+    return RouteFailed(failure, attempts=records)

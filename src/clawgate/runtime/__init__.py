@@ -1,17 +1,13 @@
-"""Runtime: a turn from request to recorded answer, the same for every channel."""
+"""Runtime: a turn from request to recorded answer, the same for every channel.
 
-from clawgate.routing import Restart
+A turn's events are routing's (`Answering`, the provider's content, `Restart`, `TurnResult`),
+passed on as they are; they are exported here so channels need only this package."""
+
+from clawgate.routing import Answering, Restart, TurnEvent, TurnResult
 from clawgate.runtime._history import fit
 from clawgate.runtime._open import open_runtime
 from clawgate.runtime._probe import ProbeResult, ProbeTarget, probe, probe_targets
-from clawgate.runtime._turn import (
-    Answering,
-    Runtime,
-    TurnEvent,
-    TurnFailed,
-    TurnRequest,
-    TurnResult,
-)
+from clawgate.runtime._turn import Runtime, TurnFailed, TurnRequest
 
 __all__ = [
     "Answering",

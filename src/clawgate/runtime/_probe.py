@@ -19,17 +19,15 @@ from typing import Any, Literal
 
 from pydantic.alias_generators import to_camel
 
-from clawgate.auth import check_credential
-from clawgate.failures import FailureClass
+from clawgate.auth import Access, check_credential
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 from clawgate.providers import (
     Completed,
     Message,
     ModelRequest,
-    ProviderError,
     lookup,
 )
-from clawgate.providers._http import Access
-from clawgate.providers.openai_codex import OpenAICodexProvider
 from clawgate.routing import NOT_MODELS, Skip
 from clawgate.runtime._turn import Runtime, TurnRequest
 from clawgate.state import ProbeRecord
@@ -118,7 +116,7 @@ def _model_for(runtime: Runtime, provider: str, profile: str) -> str | None:
         return used
     try:
         spec = lookup(provider, entry)
-    except ProviderError:
+    except Failed:
         return None
     return spec.default_models[0] if spec.default_models else None
 
@@ -208,13 +206,15 @@ async def _probe_one(
     try:
         async with asyncio.timeout(seconds):
             usage = await _request(runtime, target, target.model, access)
-    except ProviderError as exc:
+    except Failed as exc:
         error = exc
     except TimeoutError:
-        error = ProviderError(
-            FailureClass.TIMEOUT,
-            f"no complete answer within the probe timeout ({seconds:g} s)",
-            fix="raise it with --probe-timeout, or check the provider's status page",
+        error = Failed(
+            Failure(
+                FailureClass.TIMEOUT,
+                f"no complete answer within the probe timeout ({seconds:g} s)",
+                fix="raise it with --probe-timeout, or check the provider's status page",
+            )
         )
     base.update(
         credential=_after(runtime, target, generation, step),
@@ -226,10 +226,10 @@ async def _probe_one(
         **base,
         ok=False,
         request="failed",
-        failure=error.failure.value,
+        failure=error.code,
         message=error.message,
         fix=error.fix,
-        status=error.status,
+        status=error.failure.status,
     )
 
 
@@ -252,11 +252,9 @@ async def _request(
         async for event in stream:
             completed = completed or isinstance(event, Completed)
     if not completed:
-        raise ProviderError(FailureClass.STREAM_BROKEN, "the stream ended unfinished")
-    if isinstance(provider, OpenAICodexProvider) and access is not None:
-        windows = await provider.usage(access)
-        return asdict(windows)
-    return None
+        raise Failed(Failure(FailureClass.STREAM_BROKEN, "the stream ended unfinished"))
+    windows = await provider.usage_windows(access)
+    return asdict(windows) if windows is not None else None
 
 
 def _after(runtime: Runtime, target: ProbeTarget, generation: int | None, step: str) -> str:

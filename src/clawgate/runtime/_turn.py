@@ -16,26 +16,25 @@ from dataclasses import dataclass
 from clawgate.auth import Broker
 from clawgate.clock import Clock, SystemClock
 from clawgate.config import Settings
-from clawgate.providers import Message, ModelRequest, Providers, ProviderSource, TextDelta, Usage
+from clawgate.providers import Message, ModelRequest, Providers, ProviderSource
 from clawgate.routing import (
-    Answered,
     Budget,
     Candidate,
     Health,
     Plan,
-    Restart,
     RouteFailed,
     Router,
-    Streaming,
+    TurnEvent,
+    TurnResult,
     VaultProfiles,
     plan,
 )
 from clawgate.runtime._history import fit
 from clawgate.runtime._sleep import Sleep
-from clawgate.state import AttemptRecord, State, StoredMessage, TurnRecord, UsageRecord
+from clawgate.state import State, StoredMessage, TurnRecord, UsageRecord
 from clawgate.vault import Vault
 
-__all__ = ["Answering", "Runtime", "TurnEvent", "TurnFailed", "TurnRequest", "TurnResult"]
+__all__ = ["Runtime", "TurnFailed", "TurnRequest"]
 
 
 @dataclass(frozen=True)
@@ -50,50 +49,12 @@ class TurnRequest:
     temperature: float | None = None
 
 
-@dataclass(frozen=True)
-class TurnResult:
-    """The final event of a turn: who answered, what, and every decision on the way."""
-
-    turn_id: str
-    model: str  # provider/model that answered
-    profile: str
-    fallback: bool
-    text: str
-    finish_reason: str
-    usage: Usage | None
-    attempts: tuple[AttemptRecord, ...]
-    reported_model: str | None = None  # the model id the provider says it used
-
-
-@dataclass(frozen=True)
-class Answering:
-    """Who is answering, sent before the first text (an API sends it as headers)."""
-
-    turn_id: str
-    model: str
-    profile: str
-    fallback: bool
-
-
-TurnEvent = Answering | TextDelta | Restart | TurnResult
-
-
 class TurnFailed(RouteFailed):
     """The route's failure, named by its turn (the API returns the id in a header)."""
 
     def __init__(self, turn_id: str, failed: RouteFailed) -> None:
-        super().__init__(
-            failed.message,
-            failure=failed.failure,
-            records=failed.records,
-            fix=failed.fix,
-            partial=failed.partial,
-        )
+        super().__init__(failed.failure, attempts=failed.attempts, partial=failed.partial)
         self.turn_id = turn_id
-
-    @property
-    def attempts(self) -> tuple[AttemptRecord, ...]:
-        return self.records
 
 
 class Runtime:
@@ -122,7 +83,6 @@ class Runtime:
             self.health,
             clock=self.clock,
             broker=broker,
-            vault=vault,
             sleep=sleep,
             budget=budget,
         )
@@ -158,20 +118,13 @@ class Runtime:
                 session_id=request.session or turn_id,
             )
 
-        routed = self.router.route(route, build, restartable=request.restartable)
+        routed = self.router.route(route, build, turn_id=turn_id, restartable=request.restartable)
         try:
             async with contextlib.aclosing(routed):
                 async for event in routed:
-                    if isinstance(event, Streaming):
-                        c = event.candidate
-                        yield Answering(turn_id, c.ref, c.profile, event.fallback)
-                    elif isinstance(event, Answered):
-                        result = self._answered(turn_id, event)
-                        self._record(request, route, turn_id, started, result=result)
-                        yield result
-                        return
-                    else:
-                        yield event
+                    if isinstance(event, TurnResult):
+                        self._record(request, route, turn_id, started, result=event)
+                    yield event
         except RouteFailed as exc:
             self._record(request, route, turn_id, started, failed=exc)
             raise TurnFailed(turn_id, exc) from None
@@ -187,20 +140,6 @@ class Runtime:
     async def aclose(self) -> None:
         if isinstance(self.providers, Providers):
             await self.providers.aclose()
-
-    def _answered(self, turn_id: str, event: Answered) -> TurnResult:
-        c, done = event.candidate, event.completed
-        return TurnResult(
-            turn_id=turn_id,
-            model=c.ref,
-            profile=c.profile,
-            fallback=event.fallback,
-            text=event.text,
-            finish_reason=done.finish_reason,
-            usage=done.usage,
-            attempts=event.records,
-            reported_model=done.model,
-        )
 
     def _record(
         self,
@@ -226,8 +165,8 @@ class Runtime:
                 model=result.model if result else None,
                 profile=result.profile if result else None,
                 fallback=result.fallback if result else False,
-                failure=failed.failure.value if failed else None,
-                attempts=result.attempts if result else failed.records if failed else (),
+                failure=failed.code if failed else None,
+                attempts=result.attempts if result else failed.attempts if failed else (),
             )
         )
         if result is None:

@@ -22,7 +22,7 @@ from clawgate.auth.logins._spec import (
 )
 from clawgate.auth.oauth import OAuthError
 from clawgate.config import ProviderSettings
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 
 _SPECS: dict[str, LoginSpec] = {}
 
@@ -51,7 +51,9 @@ def login_spec(provider: str, settings: ProviderSettings | None) -> LoginSpec:
         fix = f'echo "$KEY" | clawgate models auth add --provider {provider} --api-key-stdin'
     else:
         fix = f"set models.providers.{provider}.oauth.issuer and .clientId to log in with OAuth"
-    raise OAuthError(f"provider {provider} has no login", fix=fix, failure=FailureClass.BAD_REQUEST)
+    raise OAuthError(
+        Failure(FailureClass.BAD_REQUEST, f"provider {provider} has no login", fix=fix)
+    )
 
 
 __all__ = [

@@ -17,7 +17,7 @@ from clawgate.auth.oauth import (
     get_json,
 )
 from clawgate.config import ProviderSettings
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 from clawgate.secret import Secret
 from clawgate.vault import Material, TokenMaterial
 
@@ -50,14 +50,18 @@ async def copilot_session(
     http: httpx.AsyncClient, settings: ProviderSettings, material: Material, now: float
 ) -> SessionToken:
     if not isinstance(material, TokenMaterial):
-        raise OAuthError("a github-copilot profile must hold a GitHub token")
+        raise OAuthError(
+            Failure(FailureClass.AUTH_DEAD, "a github-copilot profile must hold a GitHub token")
+        )
     url = endpoint(settings, "copilot_token_endpoint", COPILOT_TOKEN_URL) or COPILOT_TOKEN_URL
     headers = {"Authorization": f"token {material.token.reveal()}"}
     answer = await get_json(http, url, headers=headers, now=now)
     token = answer.get("token") if isinstance(answer, dict) else None
     expires_at = answer.get("expires_at") if isinstance(answer, dict) else None
     if not isinstance(token, str) or not token:
-        raise OAuthError("the Copilot token answer has no token", failure=FailureClass.SERVER_ERROR)
+        raise OAuthError(
+            Failure(FailureClass.SERVER_ERROR, "the Copilot token answer has no token")
+        )
     api = (answer.get("endpoints") or {}).get("api") if isinstance(answer, dict) else None
     expiry = float(expires_at) if isinstance(expires_at, int | float) else None
     return SessionToken(

@@ -8,7 +8,7 @@ import httpx
 from clawgate.auth.logins._spec import LoginSpec, endpoint, issuer
 from clawgate.auth.oauth import OAuthClient, OAuthError, discover
 from clawgate.config import ProviderSettings
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 
 DEFAULT_SCOPES = ("openid", "profile", "email", "offline_access")
 
@@ -18,9 +18,11 @@ async def oidc_client(http: httpx.AsyncClient, settings: ProviderSettings) -> OA
     found_issuer = issuer(settings, None)
     if oauth is None or found_issuer is None or not oauth.client_id:
         raise OAuthError(
-            "this provider has no OAuth issuer and client id configured",
-            fix="set models.providers.<id>.oauth.issuer and .clientId in the config",
-            failure=FailureClass.BAD_REQUEST,
+            Failure(
+                FailureClass.BAD_REQUEST,
+                "this provider has no OAuth issuer and client id configured",
+                fix="set models.providers.<id>.oauth.issuer and .clientId in the config",
+            )
         )
     names = (
         "authorization_endpoint",
@@ -36,9 +38,11 @@ async def oidc_client(http: httpx.AsyncClient, settings: ProviderSettings) -> OA
     token_endpoint = found["token_endpoint"]
     if token_endpoint is None:
         raise OAuthError(
-            f"the issuer {found_issuer} names no token endpoint",
-            fix="set models.providers.<id>.oauth.tokenEndpoint",
-            failure=FailureClass.BAD_REQUEST,
+            Failure(
+                FailureClass.BAD_REQUEST,
+                f"the issuer {found_issuer} names no token endpoint",
+                fix="set models.providers.<id>.oauth.tokenEndpoint",
+            )
         )
     return OAuthClient(
         client_id=oauth.client_id,

@@ -24,7 +24,7 @@ from clawgate.auth.oauth import (
     post_json,
 )
 from clawgate.config import ProviderSettings
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 from clawgate.secret import Secret
 
 ISSUER = "https://auth.openai.com"
@@ -89,8 +89,10 @@ async def codex_device_login(tools: LoginTools, client: OAuthClient) -> TokenSet
     user_code = started.get("user_code") or started.get("usercode")
     if not isinstance(device_auth_id, str) or not isinstance(user_code, str):
         raise OAuthError(
-            "OpenAI's device login answer has no device_auth_id or user_code",
-            failure=FailureClass.SERVER_ERROR,
+            Failure(
+                FailureClass.SERVER_ERROR,
+                "OpenAI's device login answer has no device_auth_id or user_code",
+            )
         )
     tools.ui.show_code(user_code, f"{base}/codex/device", DEVICE_LOGIN_CAP)
     poll_url = f"{base}/api/accounts/deviceauth/token"
@@ -101,7 +103,7 @@ async def codex_device_login(tools: LoginTools, client: OAuthClient) -> TokenSet
             answer = await post_json(tools.http, poll_url, body, now=tools.clock.now())
         except TokenError as exc:
             # 403/404: not approved yet; a failure on the way is just another wait.
-            if exc.status in (403, 404) or exc.failure in _TRANSIENT:
+            if exc.failure.status in (403, 404) or exc.failure.kind in _TRANSIENT:
                 raise Pending from None
             raise
         return answer if isinstance(answer, dict) else {}
@@ -116,8 +118,10 @@ async def codex_device_login(tools: LoginTools, client: OAuthClient) -> TokenSet
     code, verifier = approved.get("authorization_code"), approved.get("code_verifier")
     if not isinstance(code, str) or not isinstance(verifier, str):
         raise OAuthError(
-            "OpenAI's device login approval has no authorization_code or code_verifier",
-            failure=FailureClass.SERVER_ERROR,
+            Failure(
+                FailureClass.SERVER_ERROR,
+                "OpenAI's device login approval has no authorization_code or code_verifier",
+            )
         )
     return await exchange_code(
         tools.http,

@@ -80,9 +80,13 @@ class LoginSpec:
     session: SessionFactory | None = None
     token_login: TokenLogin | None = None  # logins that end in a token, not an OAuth grant
 
-    def fix_command(self) -> str:
-        device = " --device-code" if "device-code" in self.methods else ""
-        return f"clawgate models auth login --provider {self.provider}{device}"
+    def fix_command(self, method: Method | None = None) -> str:
+        """The login command that (re)creates this provider's credential: the headless
+        device login where there is one, else the given method or the default."""
+        base = f"clawgate models auth login --provider {self.provider}"
+        if method is not None:
+            return f"{base} --method {method}"
+        return f"{base} --device-code" if "device-code" in self.methods else base
 
 
 class AccountMismatch(ClawgateError):

@@ -13,7 +13,7 @@ import httpx
 
 from clawgate.auth.oauth._errors import TokenError
 from clawgate.errorbody import parse_error_body, resets_at, retry_after
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 
 # The grant is gone: only a new login helps.
 DEAD_GRANT = frozenset(
@@ -70,12 +70,14 @@ def classify_refusal(
     code = next((c for c in error.codes if c in _BY_CODE), error.code or error.type)
     words = error.message or code or f"HTTP {status}"
     return TokenError(
-        f"the token endpoint ({endpoint}) refused: {words}",
-        failure=failure,
-        error_code=code,
-        status=status,
-        retry_after=retry_after(headers, now),
-        resets_at=resets_at(error, now),
+        Failure(
+            failure,
+            f"the token endpoint ({endpoint}) refused: {words}",
+            code=code,
+            status=status,
+            retry_after=retry_after(headers, now),
+            resets_at=resets_at(error, now),
+        )
     )
 
 
@@ -85,4 +87,4 @@ def classify_exception(exc: httpx.TransportError, *, endpoint: str) -> TokenErro
         failure, what = FailureClass.TIMEOUT, "timed out"
     else:
         failure, what = FailureClass.NETWORK, f"could not be reached ({type(exc).__name__})"
-    return TokenError(f"the token endpoint ({endpoint}) {what}", failure=failure)
+    return TokenError(Failure(failure, f"the token endpoint ({endpoint}) {what}"))

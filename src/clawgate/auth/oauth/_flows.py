@@ -87,7 +87,7 @@ async def _pasted_code(ui: LoginUI, state: str, issuer: str | None) -> str:
         try:
             return code_from_paste(text or "", state=state, issuer=issuer)
         except OAuthError as exc:
-            if exc.failure is not FailureClass.BAD_REQUEST:
+            if exc.failure.kind is not FailureClass.BAD_REQUEST:
                 raise
             ui.say(f"{exc.message}; {exc.fix or 'paste again'}")
 

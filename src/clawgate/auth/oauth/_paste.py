@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from clawgate.auth.oauth._errors import OAuthError
 from clawgate.auth.oauth.rfc6749 import Callback
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 
 
 def code_from_paste(text: str, *, state: str, issuer: str | None) -> str:
@@ -16,9 +16,11 @@ def code_from_paste(text: str, *, state: str, issuer: str | None) -> str:
     text = text.strip()
     if not text:
         raise OAuthError(
-            "nothing was pasted",
-            fix="paste the address the browser ended on, or its code",
-            failure=FailureClass.BAD_REQUEST,
+            Failure(
+                FailureClass.BAD_REQUEST,
+                "nothing was pasted",
+                fix="paste the address the browser ended on, or its code",
+            )
         )
     if "://" in text:
         return Callback.from_query(urlsplit(text).query).accept(state=state, issuer=issuer)
@@ -29,8 +31,10 @@ def code_from_paste(text: str, *, state: str, issuer: str | None) -> str:
         return Callback(code=code, state=pasted_state).accept(state=state, issuer=issuer)
     if not code or any(c.isspace() for c in code):
         raise OAuthError(
-            "that does not look like an authorization code",
-            fix="paste the address the browser ended on, or its code",
-            failure=FailureClass.BAD_REQUEST,
+            Failure(
+                FailureClass.BAD_REQUEST,
+                "that does not look like an authorization code",
+                fix="paste the address the browser ended on, or its code",
+            )
         )
     return code

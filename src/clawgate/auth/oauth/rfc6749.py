@@ -14,7 +14,7 @@ import httpx
 from clawgate.auth.oauth._classify import classify_exception, classify_refusal
 from clawgate.auth.oauth._errors import OAuthError, TokenError
 from clawgate.auth.oauth.rfc7636 import Pkce
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 from clawgate.secret import Secret
 
 
@@ -36,7 +36,12 @@ class OAuthClient:
 def authorization_url(client: OAuthClient, *, redirect_uri: str, state: str, pkce: Pkce) -> str:
     """§4.1.1, with the PKCE challenge of RFC 7636 §4.3."""
     if client.authorization_endpoint is None:
-        raise OAuthError("this issuer has no authorization endpoint for a browser login")
+        raise OAuthError(
+            Failure(
+                FailureClass.AUTH_DEAD,
+                "this issuer has no authorization endpoint for a browser login",
+            )
+        )
     params = {
         "response_type": "code",
         "client_id": client.client_id,
@@ -74,21 +79,29 @@ class Callback:
         §2.4) before anything else; `OAuthError` when the answer is not ours or a refusal."""
         if self.state != state:
             raise OAuthError(
-                "the login answer does not belong to this login (state mismatch)",
-                fix="start the login again and finish it in the browser window it opens",
-                failure=FailureClass.BAD_REQUEST,
+                Failure(
+                    FailureClass.BAD_REQUEST,
+                    "the login answer does not belong to this login (state mismatch)",
+                    fix="start the login again and finish it in the browser window it opens",
+                )
             )
         if self.iss is not None and issuer is not None and self.iss != issuer:
             raise OAuthError(
-                f"the login answer came from another issuer ({self.iss}, expected {issuer})",
-                fix="check models.providers.<id>.oauth.issuer in the config",
-                failure=FailureClass.BAD_REQUEST,
+                Failure(
+                    FailureClass.BAD_REQUEST,
+                    f"the login answer came from another issuer ({self.iss}, expected {issuer})",
+                    fix="check models.providers.<id>.oauth.issuer in the config",
+                )
             )
         if self.error is not None:
             words = self.error_description or self.error
-            raise OAuthError(f"the login was refused: {words}", error_code=self.error)
+            raise OAuthError(
+                Failure(FailureClass.AUTH_DEAD, f"the login was refused: {words}", code=self.error)
+            )
         if not self.code:
-            raise OAuthError("the login answer carries no authorization code")
+            raise OAuthError(
+                Failure(FailureClass.AUTH_DEAD, "the login answer carries no authorization code")
+            )
         return self.code
 
 
@@ -109,8 +122,10 @@ def _bad_response(endpoint: str, what: str) -> TokenError:
     # A 200 that is not a token response: the issuer is misbehaving, which is transient for
     # us; nothing from it is stored.
     return TokenError(
-        f"the token endpoint ({endpoint}) sent a malformed token response: {what}",
-        failure=FailureClass.SERVER_ERROR,
+        Failure(
+            FailureClass.SERVER_ERROR,
+            f"the token endpoint ({endpoint}) sent a malformed token response: {what}",
+        )
     )
 
 

@@ -18,7 +18,7 @@ import h11
 
 from clawgate.auth.oauth._errors import OAuthError
 from clawgate.auth.oauth.rfc6749 import Callback
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 
 _PAGE = """<!doctype html><meta charset="utf-8"><title>clawgate</title>
 <body style="font-family:sans-serif;margin:3em"><h1>{title}</h1><p>{text}</p></body>"""
@@ -63,9 +63,11 @@ class LoopbackListener:
             return self
         taken = ", ".join(str(p) for p in self.ports)
         raise OAuthError(
-            f"the login callback port is taken ({taken}): another login may be running",
-            fix="finish or stop the other login, or use --device-code or --no-browser",
-            failure=FailureClass.BAD_REQUEST,
+            Failure(
+                FailureClass.BAD_REQUEST,
+                f"the login callback port is taken ({taken}): another login may be running",
+                fix="finish or stop the other login, or use --device-code or --no-browser",
+            )
         )
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -102,7 +104,7 @@ class LoopbackListener:
         try:
             code = Callback.from_query(parts.query).accept(state=self.state, issuer=self.issuer)
         except OAuthError as exc:
-            if exc.failure is FailureClass.BAD_REQUEST:
+            if exc.failure.kind is FailureClass.BAD_REQUEST:
                 # Not our login's answer: say so, and keep waiting for the real one.
                 return 400, "Not this login", exc.message
             answer.set_exception(exc)

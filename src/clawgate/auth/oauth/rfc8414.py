@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from clawgate.auth.oauth._errors import OAuthError
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 
 _WELL_KNOWN = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 
@@ -19,9 +19,11 @@ async def discover(http: httpx.AsyncClient, issuer: str) -> dict[str, object]:
             response = await http.get(url, headers={"Accept": "application/json"})
         except httpx.TransportError as exc:
             raise OAuthError(
-                f"the issuer {issuer} could not be reached ({type(exc).__name__})",
-                fix="check the network, or models.providers.<id>.oauth.issuer in the config",
-                failure=FailureClass.NETWORK,
+                Failure(
+                    FailureClass.NETWORK,
+                    f"the issuer {issuer} could not be reached ({type(exc).__name__})",
+                    fix="check the network, or models.providers.<id>.oauth.issuer in the config",
+                )
             ) from None
         if response.status_code == 404:
             problems.append(f"{suffix}: 404")
@@ -36,13 +38,17 @@ async def discover(http: httpx.AsyncClient, issuer: str) -> dict[str, object]:
         # §3.3: the metadata must name the issuer it was fetched for.
         if str(metadata.get("issuer", "")).rstrip("/") != issuer:
             raise OAuthError(
-                f"{url} describes issuer {metadata.get('issuer')!r}, not {issuer}",
-                fix="set models.providers.<id>.oauth.issuer to the issuer's exact URL",
-                failure=FailureClass.BAD_REQUEST,
+                Failure(
+                    FailureClass.BAD_REQUEST,
+                    f"{url} describes issuer {metadata.get('issuer')!r}, not {issuer}",
+                    fix="set models.providers.<id>.oauth.issuer to the issuer's exact URL",
+                )
             )
         return metadata
     raise OAuthError(
-        f"no issuer metadata at {issuer} ({'; '.join(problems)})",
-        fix="set the endpoints in models.providers.<id>.oauth, or check the issuer URL",
-        failure=FailureClass.BAD_REQUEST,
+        Failure(
+            FailureClass.BAD_REQUEST,
+            f"no issuer metadata at {issuer} ({'; '.join(problems)})",
+            fix="set the endpoints in models.providers.<id>.oauth, or check the issuer URL",
+        )
     )

@@ -12,7 +12,7 @@ import httpx
 from clawgate.auth.oauth._errors import OAuthError, TokenError
 from clawgate.auth.oauth.rfc6749 import OAuthClient, TokenSet, post_form, token_request
 from clawgate.clock import Clock
-from clawgate.failures import FailureClass
+from clawgate.failures import Failure, FailureClass
 from clawgate.secret import Secret
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -53,9 +53,11 @@ async def authorize(
     """§3.1-3.2."""
     if client.device_authorization_endpoint is None:
         raise OAuthError(
-            "this issuer offers no device authorization endpoint",
-            fix="log in without --device-code (a browser login)",
-            failure=FailureClass.BAD_REQUEST,
+            Failure(
+                FailureClass.BAD_REQUEST,
+                "this issuer offers no device authorization endpoint",
+                fix="log in without --device-code (a browser login)",
+            )
         )
     form = {"client_id": client.client_id}
     if client.scopes:
@@ -68,9 +70,11 @@ async def authorize(
     expires_in = _positive(answer.get("expires_in"))
     if not all(isinstance(v, str) and v for v in (device_code, user_code, uri)) or not expires_in:
         raise OAuthError(
-            "the device authorization answer is missing device_code, user_code, "
-            "verification_uri or expires_in",
-            failure=FailureClass.SERVER_ERROR,
+            Failure(
+                FailureClass.SERVER_ERROR,
+                "the device authorization answer is missing device_code, user_code, "
+                "verification_uri or expires_in",
+            )
         )
     complete = answer.get("verification_uri_complete")
     return DeviceAuthorization(
@@ -108,9 +112,12 @@ async def poll(
 
 def _expired() -> OAuthError:
     return OAuthError(
-        "the device code expired before the login was approved",
-        fix="run the login again and enter the new code within its time limit",
-        error_code="expired_token",
+        Failure(
+            FailureClass.AUTH_DEAD,
+            "the device code expired before the login was approved",
+            fix="run the login again and enter the new code within its time limit",
+            code="expired_token",
+        )
     )
 
 
@@ -137,21 +144,24 @@ async def poll_token(
 
 
 def _device_answer(exc: TokenError) -> Exception:
-    if exc.error_code == "authorization_pending":
+    if exc.failure.code == "authorization_pending":
         return Pending()
-    if exc.error_code == "slow_down":
+    if exc.failure.code == "slow_down":
         return SlowDown()
-    if exc.error_code == "access_denied":
+    if exc.failure.code == "access_denied":
         return OAuthError(
-            "the login was denied on the approval page",
-            fix="run the login again and approve it",
-            error_code="access_denied",
+            Failure(
+                FailureClass.AUTH_DEAD,
+                "the login was denied on the approval page",
+                fix="run the login again and approve it",
+                code="access_denied",
+            )
         )
-    if exc.error_code == "expired_token":
+    if exc.failure.code == "expired_token":
         return _expired()
     # A poll that failed on the way is just a poll that has not succeeded yet.
-    if exc.failure in (FailureClass.SERVER_ERROR, FailureClass.NETWORK, FailureClass.TIMEOUT):
+    if exc.failure.kind in (FailureClass.SERVER_ERROR, FailureClass.NETWORK, FailureClass.TIMEOUT):
         return Pending()
-    if exc.failure is FailureClass.RATE_LIMIT:
+    if exc.failure.kind is FailureClass.RATE_LIMIT:
         return SlowDown()
     return exc

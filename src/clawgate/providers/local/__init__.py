@@ -10,14 +10,14 @@ from collections.abc import AsyncGenerator
 from dataclasses import replace
 from pathlib import Path
 
+from clawgate.auth import Access
 from clawgate.config import DEFAULT_LOCAL_MODEL, ProviderSettings, Timeouts
-from clawgate.failures import FailureClass
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 from clawgate.providers import _chat_completions
 from clawgate.providers._chat_completions import ChatCompletionsStream
 from clawgate.providers._deadlines import Deadlines
-from clawgate.providers._errors import ProviderError
-from clawgate.providers._events import ModelRequest, StreamEvent, TextDelta
-from clawgate.providers._http import Access
+from clawgate.providers._events import ModelRequest, StreamEvent, TextDelta, UsageWindows
 from clawgate.providers._registry import ProviderSpec
 from clawgate.providers._stream import WireError
 from clawgate.providers.local._engine import DEFAULT_CONTEXT, Engine, load_engine
@@ -32,6 +32,9 @@ class LocalProvider:
         # A CPU model can take a while to read a long prompt (ROUTING.md, "Timeouts").
         self.timeouts = settings.timeouts or Timeouts(first_token=60)
 
+    async def usage_windows(self, access: Access | None) -> UsageWindows | None:
+        return None
+
     async def aclose(self) -> None:
         """Engines are shared by the whole process and live as long as it does."""
 
@@ -42,10 +45,12 @@ class LocalProvider:
             return Path(entry.path).expanduser(), False, context
         if model == DEFAULT_LOCAL_MODEL:
             return bundled_model_path(), True, context
-        raise ProviderError(
-            FailureClass.MODEL_NOT_FOUND,
-            f"no local model named {model!r}",
-            fix="add it to models.providers.local.models with a `path` to its GGUF file",
+        raise Failed(
+            Failure(
+                FailureClass.MODEL_NOT_FOUND,
+                f"no local model named {model!r}",
+                fix="add it to models.providers.local.models with a `path` to its GGUF file",
+            )
         )
 
     async def engine(self, model: str) -> Engine:
@@ -70,9 +75,11 @@ class LocalProvider:
                 try:
                     events = list(wire.feed(chunk))
                 except WireError as exc:
-                    raise ProviderError(
-                        FailureClass.SERVER_ERROR,
-                        f"local model failed: {exc.error.message or exc.error.code}",
+                    raise Failed(
+                        Failure(
+                            FailureClass.SERVER_ERROR,
+                            f"local model failed: {exc.error.message or exc.error.code}",
+                        )
                     ) from None
                 for event in events:
                     if isinstance(event, TextDelta):

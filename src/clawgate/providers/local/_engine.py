@@ -16,8 +16,8 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
-from clawgate.failures import FailureClass
-from clawgate.providers._errors import ProviderError
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 from clawgate.secret import Secret
 
 DEFAULT_CONTEXT = 4096
@@ -62,8 +62,8 @@ class Engine:
             try:
                 await worker
             except ValueError as exc:  # the engine rejects a malformed request this way
-                raise ProviderError(
-                    FailureClass.BAD_REQUEST, f"local model rejected the request: {exc}"
+                raise Failed(
+                    Failure(FailureClass.BAD_REQUEST, f"local model rejected the request: {exc}")
                 ) from None
 
 
@@ -91,11 +91,13 @@ def _load(path: Path, context: int) -> Engine:
         try:
             server = xllamacpp.Server(params)
         except RuntimeError:
-            raise ProviderError(
-                FailureClass.UNAVAILABLE,
-                f"llama.cpp could not load {path} (truncated, corrupt, or not a model "
-                "this build supports)",
-                fix="replace the file with a complete GGUF model",
+            raise Failed(
+                Failure(
+                    FailureClass.UNAVAILABLE,
+                    f"llama.cpp could not load {path} (truncated, corrupt, or not a model "
+                    "this build supports)",
+                    fix="replace the file with a complete GGUF model",
+                )
             ) from None
         engine = Engine(server, path, context, api_key)
         _engines[path] = engine

