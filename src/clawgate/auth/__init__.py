@@ -15,7 +15,6 @@ from clawgate.auth._imports import (
 from clawgate.auth._login import choose_method, login
 from clawgate.auth._probe import CredentialCheck, check_credential
 from clawgate.auth._profiles import (
-    TOKEN_SHAPES,
     ProfileInputError,
     ProfileView,
     add_api_key,
@@ -31,7 +30,6 @@ from clawgate.auth._profiles import (
 
 __all__ = [
     "SHARED_GRANT_WARNING",
-    "TOKEN_SHAPES",
     "Access",
     "Apply",
     "Broker",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clawgate.catalog import facts
 from clawgate.config import ProfileMeta, Settings, edit_config, load_config
 from clawgate.errors import ClawgateError
 from clawgate.secret import Secret, mask
@@ -30,11 +31,6 @@ from clawgate.vault import (
 
 # A change to the raw config document, applied inside `edit_config`.
 ConfigChange = Callable[[dict[str, Any]], None]
-
-# Token shapes a provider documents; a paste that does not match is refused before storing.
-TOKEN_SHAPES: Mapping[str, tuple[str, str]] = {
-    "anthropic": ("sk-ant-oat01-", "an Anthropic setup token (made by `claude setup-token`)"),
-}
 
 
 class ProfileInputError(ClawgateError):
@@ -134,12 +130,13 @@ def paste_token(
 ) -> StoredProfile:
     check_provider(provider)
     token = token.strip()
-    shape = TOKEN_SHAPES.get(provider)
+    # A paste that does not have the shape the provider documents is refused before storing.
+    shape = facts(provider).token_shape
     if not token or any(c.isspace() for c in token):
         raise ProfileInputError("the pasted token is empty or contains spaces")
-    if shape is not None and not token.startswith(shape[0]):
+    if shape is not None and not token.startswith(shape.prefix):
         raise ProfileInputError(
-            f"that is not {shape[1]}: it should start with {shape[0]} "
+            f"that is not {shape.what}: it should start with {shape.prefix} "
             f"(got one ending {mask(token)})",
             fix=f"paste the whole token: clawgate models auth paste-token --provider {provider}",
         )

@@ -20,7 +20,6 @@ from clawgate.providers._events import (
     is_content,
 )
 from clawgate.providers._registry import (
-    BillingKind,
     Provider,
     Providers,
     ProviderSource,
@@ -40,7 +39,6 @@ for _spec in (
     register(_spec)
 
 __all__ = [
-    "BillingKind",
     "Classifier",
     "Completed",
     "Content",

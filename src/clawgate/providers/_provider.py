@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import httpx
 
 from clawgate.auth import Access
+from clawgate.catalog import facts
 from clawgate.clock import Clock
 from clawgate.config import ProviderSettings, Timeouts
 from clawgate.errorbody import ErrorBody
@@ -30,8 +31,6 @@ Parse = Callable[[dict[str, Any], str | None], Iterator[StreamEvent]]
 
 class HttpProvider:
     default_base_url: ClassVar[str | None] = None
-    # What to do about a dead credential; ``{name}`` is the provider id.
-    login_fix: ClassVar[str] = "log in again: clawgate models auth login --provider {name}"
 
     def __init__(
         self, name: str, settings: ProviderSettings, *, clock: Clock | None = None
@@ -40,8 +39,12 @@ class HttpProvider:
         self.settings = settings
         base_url = settings.base_url or self.default_base_url
         self.base_url = base_url.rstrip("/") if base_url else None
-        classifier = Classifier(name, self.login_fix.format(name=name), self.classify_more)
+        classifier = Classifier(name, self.login_fix(), self.classify_more)
         self.transport = HttpTransport(classifier, settings.timeouts or Timeouts(), clock=clock)
+
+    def login_fix(self) -> str:
+        """What to do about a dead credential."""
+        return f"log in again: {facts(self.name, self.settings).fix()}"
 
     def classify_more(self, error: ErrorBody) -> FailureClass | None:
         """A provider's own reading of an error body, before the shared code table."""
@@ -123,11 +126,11 @@ class HttpProvider:
         )
 
 
-def needs_profile(name: str) -> Failed:
+def needs_profile(name: str, settings: ProviderSettings) -> Failed:
     return Failed(
         Failure(
             FailureClass.AUTH_DEAD,
             f"{name} needs a logged-in profile",
-            fix=f"clawgate models auth login --provider {name}",
+            fix=facts(name, settings).fix(),
         )
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from clawgate.config import ProviderSettings
 from clawgate.errors import Failed
@@ -18,8 +18,6 @@ from clawgate.providers._events import ModelRequest, StreamEvent, UsageWindows
 
 if TYPE_CHECKING:
     from clawgate.auth import Access
-
-BillingKind = Literal["subscription", "metered", "free"]
 
 
 class Provider(Protocol):
@@ -46,10 +44,11 @@ class ProviderSource(Protocol):
 
 @dataclass(frozen=True)
 class ProviderSpec:
+    """How to build a provider's transport. What a provider *is* (its credential, billing,
+    logins, default models) is in `clawgate.catalog`, under the same id."""
+
     name: str
-    billing: BillingKind
     create: Callable[[str, ProviderSettings], Provider]
-    default_models: tuple[str, ...] = ()
 
 
 _REGISTRY: dict[str, ProviderSpec] = {}

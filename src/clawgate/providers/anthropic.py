@@ -8,11 +8,13 @@ overflow (see `anthropic_context_overflow`).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from functools import partial
 
 import httpx
 
 from clawgate.auth import Access, Credential
+from clawgate.catalog import facts
 from clawgate.errorbody import ErrorBody
 from clawgate.failures import FailureClass
 from clawgate.providers import _messages
@@ -20,7 +22,6 @@ from clawgate.providers._classify import anthropic_context_overflow
 from clawgate.providers._events import ModelRequest, StreamEvent
 from clawgate.providers._provider import HttpProvider
 from clawgate.providers._registry import ProviderSpec
-from clawgate.vault import Kind
 
 __all__ = ["SPEC", "AnthropicProvider"]
 
@@ -32,7 +33,7 @@ OAUTH_BETA = "oauth-2025-04-20"
 def _credential(request: httpx.Request, credential: Credential) -> None:
     if credential.token is None:
         return
-    if credential.kind is Kind.API_KEY:
+    if credential.kind == "api_key":
         request.headers["x-api-key"] = credential.token.reveal()
     else:
         request.headers["Authorization"] = f"Bearer {credential.token.reveal()}"
@@ -41,10 +42,11 @@ def _credential(request: httpx.Request, credential: Credential) -> None:
 
 class AnthropicProvider(HttpProvider):
     default_base_url = DEFAULT_BASE_URL
-    login_fix = (
-        "paste a new setup token (clawgate models auth paste-token --provider {name}) or add "
-        "a new key (clawgate models auth add --provider {name} --api-key-stdin)"
-    )
+
+    def login_fix(self) -> str:
+        token = facts(self.name, self.settings)
+        key = replace(token, logins=())
+        return f"paste a new setup token ({token.fix()}) or add a new key ({key.fix()})"
 
     def classify_more(self, error: ErrorBody) -> FailureClass | None:
         return anthropic_context_overflow(error)
@@ -65,7 +67,5 @@ class AnthropicProvider(HttpProvider):
 
 SPEC = ProviderSpec(
     name="anthropic",
-    billing="metered",  # a setup-token profile is a subscription: the profile's kind decides
     create=AnthropicProvider,
-    default_models=("claude-sonnet-4-5",),
 )

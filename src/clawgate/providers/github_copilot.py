@@ -22,7 +22,6 @@ DEFAULT_BASE_URL = "https://api.githubcopilot.com"
 
 class GitHubCopilotProvider(HttpProvider):
     default_base_url = DEFAULT_BASE_URL
-    login_fix = "log in again: clawgate models auth login --provider {name} --device-code"
     headers: ClassVar[dict[str, str]] = {
         "Copilot-Integration-Id": "vscode-chat",
         "Editor-Version": f"clawgate/{__version__}",
@@ -34,7 +33,7 @@ class GitHubCopilotProvider(HttpProvider):
         self, request: ModelRequest, access: Access | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
         if access is None:
-            raise needs_profile(self.name)
+            raise needs_profile(self.name, self.settings)
         # The Copilot token names its API host; configured baseUrl wins (tests, proxies).
         credential = await access.credential()
         base = self.settings.base_url or credential.base_url
@@ -48,7 +47,5 @@ class GitHubCopilotProvider(HttpProvider):
 
 SPEC = ProviderSpec(
     name="github-copilot",
-    billing="subscription",
     create=GitHubCopilotProvider,
-    default_models=("gpt-4.1",),
 )

@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator
 from typing import ClassVar
 
 from clawgate.auth import Access
+from clawgate.catalog import facts
 from clawgate.providers._events import ModelRequest, StreamEvent
 from clawgate.providers._provider import HttpProvider
 from clawgate.providers._registry import ProviderSpec
@@ -23,7 +24,9 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 class OpenAIProvider(HttpProvider):
     default_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
-    login_fix = "replace the key: clawgate models auth add --provider {name} --api-key-stdin"
+
+    def login_fix(self) -> str:
+        return f"replace the key: {facts(self.name, self.settings).fix()}"
 
     def stream(
         self, request: ModelRequest, access: Access | None = None
@@ -42,13 +45,10 @@ class OpenAICompatibleProvider(OpenAIProvider):
 
 SPEC = ProviderSpec(
     name="openai",
-    billing="metered",
     create=OpenAIProvider,
-    default_models=("gpt-4.1-mini",),
 )
 
 COMPATIBLE = ProviderSpec(
     name="openai-compatible",
-    billing="metered",  # the profile's kind decides: a server with no key is free
     create=OpenAICompatibleProvider,
 )

@@ -69,7 +69,7 @@ class OpenAICodexProvider(HttpProvider):
         self, request: ModelRequest, access: Access | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
         if access is None:
-            raise needs_profile(self.name)
+            raise needs_profile(self.name, self.settings)
         return self.responses(
             self.url("/codex/responses"),
             request,
@@ -102,7 +102,5 @@ class OpenAICodexProvider(HttpProvider):
 
 SPEC = ProviderSpec(
     name="openai-codex",
-    billing="subscription",
     create=OpenAICodexProvider,
-    default_models=("gpt-5-codex",),
 )

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from clawgate.catalog import BillingKind
 from clawgate.config import Settings
 from clawgate.errors import ClawgateError
-from clawgate.vault import BillingKind
 
 __all__ = [
     "Candidate",

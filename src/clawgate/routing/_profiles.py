@@ -7,14 +7,13 @@ each time."""
 
 from __future__ import annotations
 
+from clawgate.catalog import ProviderFacts, facts
 from clawgate.config import Settings
 from clawgate.routing._chain import ProfileInfo
 from clawgate.vault import Kind, ProfileCache, Vault, VaultError
 
-__all__ = ["CREDENTIALED", "NOT_MODELS", "VaultProfiles"]
+__all__ = ["NOT_MODELS", "VaultProfiles"]
 
-# Built-in providers that cannot be called without a credential.
-CREDENTIALED = frozenset({"openai", "openai-codex", "anthropic", "github-copilot"})
 # Providers of profiles that are not model credentials (the gateway's own API token).
 NOT_MODELS = frozenset({"clawgate"})
 _KIND_ORDER = {Kind.OAUTH: 0, Kind.TOKEN: 1, Kind.API_KEY: 2, Kind.NONE: 3}
@@ -37,25 +36,26 @@ class VaultProfiles:
         }
         return sorted(stored | configured)
 
+    def facts(self, provider: str) -> ProviderFacts:
+        return facts(provider, self.settings.models.providers.get(provider))
+
     def needs_credential(self, provider: str) -> bool:
-        entry = self.settings.models.providers.get(provider)
-        if entry is not None and entry.auth is not None:
-            return entry.auth != "none"
-        return provider in CREDENTIALED
+        return self.facts(provider).needs_credential
 
     def profiles(self, provider: str) -> list[ProfileInfo]:
         ids = self._ids(provider)
         if not ids:
-            if not self.needs_credential(provider):
+            known = self.facts(provider)
+            if not known.needs_credential:
                 return [ProfileInfo(f"{provider}:default", "free")]
             return [
                 ProfileInfo(
                     f"{provider}:default",
-                    "subscription" if provider != "openai" else "metered",
+                    known.billing,
                     usable=False,
                     reason="no_profile",
                     message=f"no credentials stored for {provider}",
-                    fix=f"clawgate models auth login --provider {provider}",
+                    fix=known.fix(),
                 )
             ]
         found: list[tuple[int, ProfileInfo]] = []

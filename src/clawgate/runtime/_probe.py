@@ -20,13 +20,13 @@ from typing import Any, Literal
 from pydantic.alias_generators import to_camel
 
 from clawgate.auth import Access, check_credential
+from clawgate.catalog import facts
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
 from clawgate.providers import (
     Completed,
     Message,
     ModelRequest,
-    lookup,
 )
 from clawgate.routing import NOT_MODELS, Skip
 from clawgate.runtime._turn import Runtime, TurnRequest
@@ -114,11 +114,8 @@ def _model_for(runtime: Runtime, provider: str, profile: str) -> str | None:
         return entry.models[0].id
     if runtime.state is not None and (used := runtime.state.usage.last_model(profile)):
         return used
-    try:
-        spec = lookup(provider, entry)
-    except Failed:
-        return None
-    return spec.default_models[0] if spec.default_models else None
+    defaults = facts(provider, entry).default_models
+    return defaults[0] if defaults else None
 
 
 async def probe(
@@ -188,7 +185,7 @@ async def _probe_one(
             request="skipped",
             failure=FailureClass.AUTH_DEAD.value,
             message=f"no credentials stored for {target.profile}",
-            fix=f"clawgate models auth login --provider {target.provider}",
+            fix=runtime.profiles.facts(target.provider).fix(),
         )
     if target.model is None:
         return ProbeResult(

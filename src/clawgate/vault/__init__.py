@@ -12,7 +12,6 @@ from clawgate.vault._errors import (
 from clawgate.vault._key import KEY_ENV, DataKey, KeyResolver, Keyring, KeySource, system_keyring
 from clawgate.vault._material import (
     ApiKeyMaterial,
-    BillingKind,
     Kind,
     Material,
     MaterialError,
@@ -28,7 +27,6 @@ __all__ = [
     "PROVIDER_ID",
     "ApiKeyMaterial",
     "BadProfileId",
-    "BillingKind",
     "DataKey",
     "Held",
     "KeyResolver",

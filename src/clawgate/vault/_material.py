@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
+from clawgate.catalog import BILLING, BillingKind
 from clawgate.secret import Secret
-
-BillingKind = Literal["subscription", "metered", "free"]
 
 
 class Kind(StrEnum):
@@ -25,15 +24,7 @@ class Kind(StrEnum):
 
     @property
     def billing(self) -> BillingKind:
-        return _BILLING[self]
-
-
-_BILLING: dict[Kind, BillingKind] = {
-    Kind.OAUTH: "subscription",
-    Kind.TOKEN: "subscription",
-    Kind.API_KEY: "metered",
-    Kind.NONE: "free",
-}
+        return BILLING[self.value]
 
 
 class MaterialError(ValueError):

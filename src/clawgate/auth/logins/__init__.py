@@ -21,13 +21,11 @@ from clawgate.auth.logins._spec import (
     oidc_identity,
 )
 from clawgate.auth.oauth import OAuthError
+from clawgate.catalog import facts
 from clawgate.config import ProviderSettings
 from clawgate.failures import Failure, FailureClass
 
 _SPECS: dict[str, LoginSpec] = {}
-
-# Providers whose only credential is an API key: a login cannot help, the hint can.
-_KEY_ONLY = frozenset({"openai", "openrouter"})
 
 
 def register(spec: LoginSpec) -> None:
@@ -46,9 +44,10 @@ def login_spec(provider: str, settings: ProviderSettings | None) -> LoginSpec:
     if spec is not None:
         return spec
     if settings is not None and settings.oauth is not None and settings.oauth.issuer:
-        return oidc_spec(provider)
-    if provider in _KEY_ONLY or (settings is not None and settings.auth == "api-key"):
-        fix = f'echo "$KEY" | clawgate models auth add --provider {provider} --api-key-stdin'
+        return oidc_spec(provider, settings)
+    known = facts(provider, settings)
+    if known.credential == "api_key":  # a login cannot help; the key command can
+        fix = known.fix()
     else:
         fix = f"set models.providers.{provider}.oauth.issuer and .clientId to log in with OAuth"
     raise OAuthError(

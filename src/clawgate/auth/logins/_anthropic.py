@@ -3,14 +3,17 @@ own that a third party may drive, and no device flow."""
 
 from __future__ import annotations
 
-from clawgate.auth._profiles import TOKEN_SHAPES, ProfileInputError
+from clawgate.auth._profiles import ProfileInputError
 from clawgate.auth.logins._spec import LoginSpec, Method
 from clawgate.auth.oauth import LoginTools
+from clawgate.catalog import facts
 from clawgate.config import ProviderSettings
 from clawgate.secret import Secret, mask
 from clawgate.vault import Material, TokenMaterial
 
-PREFIX, WHAT = TOKEN_SHAPES["anthropic"]
+FACTS = facts("anthropic")
+assert FACTS.token_shape is not None
+PREFIX, WHAT = FACTS.token_shape.prefix, FACTS.token_shape.what
 
 
 async def paste_setup_token(
@@ -26,4 +29,4 @@ async def paste_setup_token(
     return TokenMaterial(Secret(text))
 
 
-ANTHROPIC = LoginSpec("anthropic", methods=("paste-token",), token_login=paste_setup_token)
+ANTHROPIC = LoginSpec(FACTS, token_login=paste_setup_token)

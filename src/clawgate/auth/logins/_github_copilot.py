@@ -16,6 +16,7 @@ from clawgate.auth.oauth import (
     device_login,
     get_json,
 )
+from clawgate.catalog import facts
 from clawgate.config import ProviderSettings
 from clawgate.failures import Failure, FailureClass
 from clawgate.secret import Secret
@@ -72,8 +73,7 @@ async def copilot_session(
 
 
 GITHUB_COPILOT = LoginSpec(
-    "github-copilot",
-    methods=("device-code",),
+    facts("github-copilot"),
     token_login=github_login,
     session=copilot_session,
 )

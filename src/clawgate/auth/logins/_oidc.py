@@ -7,6 +7,7 @@ import httpx
 
 from clawgate.auth.logins._spec import LoginSpec, endpoint, issuer
 from clawgate.auth.oauth import OAuthClient, OAuthError, discover
+from clawgate.catalog import facts
 from clawgate.config import ProviderSettings
 from clawgate.failures import Failure, FailureClass
 
@@ -59,5 +60,5 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def oidc_spec(provider: str) -> LoginSpec:
-    return LoginSpec(provider, methods=("browser", "device-code"), client=oidc_client)
+def oidc_spec(provider: str, settings: ProviderSettings) -> LoginSpec:
+    return LoginSpec(facts(provider, settings), client=oidc_client)

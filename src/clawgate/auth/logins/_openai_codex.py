@@ -23,6 +23,7 @@ from clawgate.auth.oauth import (
     poll,
     post_json,
 )
+from clawgate.catalog import facts
 from clawgate.config import ProviderSettings
 from clawgate.failures import Failure, FailureClass
 from clawgate.secret import Secret
@@ -146,8 +147,7 @@ def _interval(value: object) -> float:
 
 
 OPENAI_CODEX = LoginSpec(
-    "openai-codex",
-    methods=("browser", "device-code"),
+    facts("openai-codex"),
     client=codex_client,
     identity=codex_identity,
     # The public client is registered for these loopback ports and this path only.

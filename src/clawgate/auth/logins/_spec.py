@@ -9,20 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import get_args
 
 import httpx
 
 from clawgate.auth._jwt import claims, expiry
 from clawgate.auth.oauth import LoginTools, OAuthClient, Redirect, TokenSet
+from clawgate.catalog import LoginMethod, ProviderFacts
 from clawgate.config import ProviderSettings
 from clawgate.errors import ClawgateError
 from clawgate.failures import FailureClass
 from clawgate.secret import Secret
 from clawgate.vault import Material, OAuthMaterial
 
-Method = Literal["browser", "device-code", "paste-token"]
-METHODS: tuple[Method, ...] = ("browser", "device-code", "paste-token")
+Method = LoginMethod
+METHODS: tuple[Method, ...] = get_args(LoginMethod)
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,10 @@ def token_claims(tokens: TokenSet) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class LoginSpec:
-    provider: str
-    methods: tuple[Method, ...]
+    """How a provider logs in. Which methods it offers, and the command that fixes a dead
+    login, are the provider's facts (`clawgate.catalog`)."""
+
+    facts: ProviderFacts
     client: ClientFactory | None = None  # OAuth providers
     identity: Callable[[TokenSet], Identity] = oidc_identity
     redirect: Redirect = field(default_factory=Redirect)
@@ -80,13 +83,16 @@ class LoginSpec:
     session: SessionFactory | None = None
     token_login: TokenLogin | None = None  # logins that end in a token, not an OAuth grant
 
+    @property
+    def provider(self) -> str:
+        return self.facts.id
+
+    @property
+    def methods(self) -> tuple[Method, ...]:
+        return self.facts.logins
+
     def fix_command(self, method: Method | None = None) -> str:
-        """The login command that (re)creates this provider's credential: the headless
-        device login where there is one, else the given method or the default."""
-        base = f"clawgate models auth login --provider {self.provider}"
-        if method is not None:
-            return f"{base} --method {method}"
-        return f"{base} --device-code" if "device-code" in self.methods else base
+        return self.facts.fix(method)
 
 
 class AccountMismatch(ClawgateError):

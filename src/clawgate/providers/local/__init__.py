@@ -93,7 +93,5 @@ class LocalProvider:
 
 SPEC = ProviderSpec(
     name="local",
-    billing="free",
     create=LocalProvider,
-    default_models=(DEFAULT_LOCAL_MODEL,),
 )

@@ -1,0 +1,136 @@
+"""What clawgate knows about each provider before anything runs: the credential a turn needs,
+its billing kind, how it logs in, the shape of a token to paste, its default models.
+
+One frozen record per provider id, looked up by exact id (STYLE.md §12). Auth, the vault,
+providers, routing and diagnostics all ask here, so a fact is written once. A provider id that
+is not built in is described by its ``models.providers.<id>`` config (``auth``, ``oauth``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from clawgate.config import ProviderSettings
+
+__all__ = [
+    "BILLING",
+    "BillingKind",
+    "CredentialKind",
+    "LoginMethod",
+    "ProviderFacts",
+    "TokenShape",
+    "facts",
+    "register",
+]
+
+BillingKind = Literal["subscription", "metered", "free"]
+# The kinds of profile (AUTH.md, "Profiles"); the vault's `Kind` has the same values.
+CredentialKind = Literal["oauth", "token", "api_key", "none"]
+LoginMethod = Literal["browser", "device-code", "paste-token"]
+
+# Who pays for a turn, by the kind of credential that served it (ROUTING.md, "Billing-kind").
+BILLING: Mapping[CredentialKind, BillingKind] = {
+    "oauth": "subscription",
+    "token": "subscription",
+    "api_key": "metered",
+    "none": "free",
+}
+
+
+@dataclass(frozen=True)
+class TokenShape:
+    """A token the provider documents: a paste that does not start with ``prefix`` is refused."""
+
+    prefix: str
+    what: str  # for the refusal: "an Anthropic setup token (made by …)"
+
+
+@dataclass(frozen=True)
+class ProviderFacts:
+    id: str
+    credential: CredentialKind  # what a turn needs when nothing is stored yet
+    logins: tuple[LoginMethod, ...] = ()  # the first is the default; () means a key only
+    token_shape: TokenShape | None = None
+    default_models: tuple[str, ...] = ()
+
+    @property
+    def billing(self) -> BillingKind:
+        return BILLING[self.credential]
+
+    @property
+    def needs_credential(self) -> bool:
+        return self.credential != "none"
+
+    def fix(self, method: LoginMethod | None = None) -> str:
+        """The command that gives this provider a working credential: the headless device
+        login where there is one (it works over SSH too), else the login, else a key."""
+        login = f"clawgate models auth login --provider {self.id}"
+        if method is not None:
+            return f"{login} --method {method}"
+        if "device-code" in self.logins:
+            return f"{login} --device-code"
+        if self.logins:
+            return login
+        return f'echo "$KEY" | clawgate models auth add --provider {self.id} --api-key-stdin'
+
+
+_FACTS: dict[str, ProviderFacts] = {}
+
+
+def register(entry: ProviderFacts) -> None:
+    if entry.id in _FACTS:
+        raise ValueError(f"provider {entry.id!r} is already registered")
+    _FACTS[entry.id] = entry
+
+
+def facts(provider: str, settings: ProviderSettings | None = None) -> ProviderFacts:
+    """The provider's facts: the built-in record, with the config's word on the credential
+    (``auth``) taking precedence; for other ids, what the config says."""
+    known = _FACTS.get(provider)
+    declared = settings.auth if settings is not None else None
+    has_issuer = bool(settings and settings.oauth and settings.oauth.issuer)
+    if known is not None and declared is None and not has_issuer:
+        return known
+    logins = known.logins if known else ()
+    if has_issuer and not logins:
+        logins = ("browser", "device-code")  # any OAuth 2.0 issuer: RFC 8252 and RFC 8628
+    if declared is not None:
+        credential = _DECLARED[declared]
+    else:
+        # Not built in and nothing declared: a keyless server (Ollama, llama.cpp, vLLM).
+        credential = known.credential if known else "none"
+    return ProviderFacts(
+        provider,
+        credential,
+        logins,
+        known.token_shape if known else None,
+        known.default_models if known else (),
+    )
+
+
+# ``models.providers.<id>.auth`` → the kind of credential it means.
+_DECLARED: Mapping[str, CredentialKind] = {
+    "none": "none",
+    "api-key": "api_key",
+    "oauth": "oauth",
+    "token": "token",
+}
+
+for _entry in (
+    ProviderFacts("local", "none", default_models=("smollm2-135m",)),
+    ProviderFacts("openai", "api_key", default_models=("gpt-4.1-mini",)),
+    ProviderFacts(
+        "openai-codex", "oauth", ("browser", "device-code"), default_models=("gpt-5-codex",)
+    ),
+    ProviderFacts(
+        "anthropic",
+        "token",
+        ("paste-token",),
+        TokenShape("sk-ant-oat01-", "an Anthropic setup token (made by `claude setup-token`)"),
+        default_models=("claude-sonnet-4-5",),
+    ),
+    ProviderFacts("github-copilot", "token", ("device-code",), default_models=("gpt-4.1",)),
+):
+    register(_entry)
