@@ -27,7 +27,9 @@ Apply = Callable[[httpx.Request, Credential], None]
 
 
 class BrokerAuth(httpx.Auth):
-    requires_response_body = False  # streams pass through unbuffered
+    # The flow below never reads a body (not even a 401's), so a stream passes through
+    # unbuffered; the flag only says so, as httpx's own flows are read by it.
+    requires_response_body = False
 
     def __init__(self, broker: Broker, profile_id: str, apply: Apply = bearer) -> None:
         self.broker = broker

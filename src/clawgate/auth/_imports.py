@@ -35,6 +35,7 @@ from clawgate.vault import (
     check_profile_id,
 )
 from clawgate.vault import VaultError as _VaultError
+from clawgate.views import to_json
 
 SHARED_GRANT_WARNING = (
     "The source tool still holds these logins and will keep refreshing them. Refresh tokens "
@@ -55,10 +56,8 @@ class ImportReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "source": str(self.source),
-            "imported": self.imported,
+            **to_json(self),
             "skipped": [{"profile": what, "reason": why} for what, why in self.skipped],
-            "config": self.config,
             "warning": SHARED_GRANT_WARNING if self.imported else None,
         }
 

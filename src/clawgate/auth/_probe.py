@@ -12,6 +12,7 @@ from typing import Any
 from clawgate.auth._broker import Broker, CredentialError, How
 from clawgate.failures import FailureClass
 from clawgate.vault import VaultError
+from clawgate.views import to_json
 
 
 @dataclass(frozen=True)
@@ -25,15 +26,7 @@ class CredentialCheck:
     valid_for: float | None = None  # seconds of access-token validity left
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "profile": self.profile_id,
-            "ok": self.ok,
-            "how": self.how,
-            "failure": self.failure.value if self.failure else None,
-            "message": self.message,
-            "fix": self.fix,
-            "validFor": self.valid_for,
-        }
+        return to_json(self, rename={"profile_id": "profile"})
 
 
 async def check_credential(broker: Broker, profile_id: str) -> CredentialCheck:

@@ -28,6 +28,7 @@ from clawgate.vault import (
     Vault,
     check_profile_id,
 )
+from clawgate.views import to_json
 
 # A change to the raw config document, applied inside `edit_config`.
 ConfigChange = Callable[[dict[str, Any]], None]
@@ -199,19 +200,7 @@ class ProfileView:
     generation: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "profile": self.profile_id,
-            "provider": self.provider,
-            "kind": self.kind,
-            "billing": self.billing,
-            "state": self.state,
-            "detail": self.detail,
-            "fix": self.fix,
-            "secret": self.secret,
-            "expiresAt": self.expires_at,
-            "email": self.email,
-            "generation": self.generation,
-        }
+        return to_json(self, rename={"profile_id": "profile"})
 
 
 def _hint(material: Material) -> str | None:

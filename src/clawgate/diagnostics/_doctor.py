@@ -11,7 +11,7 @@ import json
 import sqlite3
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +31,7 @@ from clawgate.fileio import write_atomic
 from clawgate.gateway import read_runtime_file, runtime_file, unit_path, unit_text
 from clawgate.state import MIGRATIONS, open_db
 from clawgate.vault import Vault
+from clawgate.views import to_json
 
 __all__ = ["Check", "DoctorReport", "run_doctor"]
 
@@ -61,15 +62,10 @@ class DoctorReport:
         return any(c.status == "fail" for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
-        checks = [{k: v for k, v in asdict(c).items() if k != "repair"} for c in self.checks]
-        for check, source in zip(checks, self.checks, strict=True):
-            check["fixable"] = source.repair is not None
-        return {
-            "checks": checks,
-            "changes": self.changes,
-            "diff": self.diff,
-            "receipt": self.receipt,
-        }
+        checks = [
+            {**to_json(c, drop=("repair",)), "fixable": c.repair is not None} for c in self.checks
+        ]
+        return {**to_json(self, drop=("bad_config",)), "checks": checks}
 
 
 def run_doctor(

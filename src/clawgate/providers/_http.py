@@ -145,7 +145,7 @@ class Exchange:
         return document
 
     async def events(self) -> AsyncGenerator[dict[str, Any], None]:
-        """Each event's JSON data, with its SSE event name under ``"event"`` when the data has
+        """Each event's JSON data, with its SSE event name under ``"type"`` when the data has
         no ``type`` of its own; `DONE` for ``data: [DONE]``."""
         source = EventSource(self.response).aiter_sse()
         while True:
