@@ -7,17 +7,16 @@ an envelope that cannot be decrypted is never ``ok`` (AUTH.md, "Failure modes" 8
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic.alias_generators import to_camel
 
 from clawgate.auth import ProfileView, material_expiry, view_profile
 from clawgate.clock import Clock
 from clawgate.config import ProfileMeta, Settings
-from clawgate.routing import NOT_MODELS, Candidate, Health, RoutingError, Skip, VaultProfiles, plan
+from clawgate.routing import Candidate, Health, RoutingError, Skip, VaultProfiles, plan
 from clawgate.state import State
 from clawgate.vault import KeyUnavailable, Kind, OAuthMaterial, ProfileStatus, StoredProfile, Vault
+from clawgate.views import json_value
 
 __all__ = ["ChainEntry", "Grant", "ProfileReport", "StatusReport", "collect_status"]
 
@@ -107,20 +106,12 @@ class StatusReport:
         return {
             "config": self.config,
             "vaultKey": {"source": self.vault_key, "error": self.vault_key_error},
-            "profiles": [_camel_keys(asdict(p)) for p in self.profiles],
-            "chain": [_camel_keys(asdict(c)) for c in self.chain],
+            "profiles": json_value(self.profiles),
+            "chain": json_value(self.chain),
             "chainError": self.chain_error,
             "gateway": self.gateway,
             "attention": self.attention,
         }
-
-
-def _camel_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {to_camel(k): _camel_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camel_keys(v) for v in value]
-    return value
 
 
 def collect_status(
@@ -147,8 +138,6 @@ def collect_status(
     configured = settings.auth.profiles
     for profile_id in sorted(set(vault.profile_ids()) | set(configured)):
         meta = configured.get(profile_id)
-        if (meta.provider if meta else profile_id.split(":", 1)[0]) in NOT_MODELS:
-            continue
         report, stored = _profile(vault, profile_id, meta, clock)
         if stored is not None:
             profiles.held.hold(stored)

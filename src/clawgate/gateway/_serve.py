@@ -23,7 +23,8 @@ import uvicorn
 from clawgate.config import Paths
 from clawgate.errors import ClawgateError
 from clawgate.fileio import write_atomic
-from clawgate.gateway._app import Gateway, create_app
+from clawgate.gateway._app import create_app
+from clawgate.gateway._state import Gateway
 from clawgate.gateway._token import gateway_token
 from clawgate.state import State
 from clawgate.vault import Vault

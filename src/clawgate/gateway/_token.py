@@ -1,5 +1,6 @@
-"""The gateway's bearer token: generated once, held in the vault, compared in constant time.
-``CLAWGATE_GATEWAY_TOKEN`` overrides the stored one (CONFIG.md, "Environment")."""
+"""The gateway's bearer token: generated once, held in the vault as one of clawgate's own
+secrets (not a profile), compared in constant time. ``CLAWGATE_GATEWAY_TOKEN`` overrides the
+stored one (CONFIG.md, "Environment")."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ import secrets
 from collections.abc import Mapping
 
 from clawgate.secret import Secret
-from clawgate.vault import ApiKeyMaterial, Unresolved, Vault
+from clawgate.vault import SecretUnreadable, Vault
 
-__all__ = ["TOKEN_ENV", "TOKEN_PROFILE", "gateway_token", "matches"]
+__all__ = ["TOKEN_ENV", "TOKEN_SECRET", "gateway_token", "matches"]
 
 TOKEN_ENV = "CLAWGATE_GATEWAY_TOKEN"  # noqa: S105 (a variable name, not a secret)
-TOKEN_PROFILE = "clawgate:gateway"  # noqa: S105 (a profile id)
+TOKEN_SECRET = "gateway"  # noqa: S105 (the secret's name in the vault)
+
+
+def _new() -> Secret:
+    return Secret("cg-" + secrets.token_urlsafe(32))
 
 
 def gateway_token(vault: Vault, env: Mapping[str, str], *, rotate: bool = False) -> Secret:
@@ -23,13 +28,11 @@ def gateway_token(vault: Vault, env: Mapping[str, str], *, rotate: bool = False)
         return Secret(override)
     if not rotate:
         try:
-            material = vault.load(TOKEN_PROFILE).material
-        except Unresolved:
-            material = None
-        if isinstance(material, ApiKeyMaterial):
-            return material.key
-    token = Secret("cg-" + secrets.token_urlsafe(32))
-    vault.save(TOKEN_PROFILE, "clawgate", ApiKeyMaterial(token))
+            return vault.ensure_secret(TOKEN_SECRET, _new)
+        except SecretUnreadable:
+            pass  # edited, or sealed under another vault key: replaced, as a rotation is
+    token = _new()
+    vault.save_secret(TOKEN_SECRET, token)
     return token
 
 

@@ -15,11 +15,10 @@ from clawgate.routing._chain import (
 from clawgate.routing._events import Answering, Restart, TurnEvent, TurnResult
 from clawgate.routing._health import Blocked, Health
 from clawgate.routing._policy import TABLE, Rule, rule_for
-from clawgate.routing._profiles import NOT_MODELS, VaultProfiles
+from clawgate.routing._profiles import VaultProfiles
 from clawgate.routing._router import Budget, RouteFailed, Router
 
 __all__ = [
-    "NOT_MODELS",
     "TABLE",
     "Answering",
     "Blocked",

@@ -12,10 +12,8 @@ from clawgate.config import Settings
 from clawgate.routing._chain import ProfileInfo
 from clawgate.vault import Kind, ProfileCache, Vault, VaultError
 
-__all__ = ["NOT_MODELS", "VaultProfiles"]
+__all__ = ["VaultProfiles"]
 
-# Providers of profiles that are not model credentials (the gateway's own API token).
-NOT_MODELS = frozenset({"clawgate"})
 _KIND_ORDER = {Kind.OAUTH: 0, Kind.TOKEN: 1, Kind.API_KEY: 2, Kind.NONE: 3}
 
 

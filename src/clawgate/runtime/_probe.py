@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from pydantic.alias_generators import to_camel
-
 from clawgate.auth import Access, check_credential
 from clawgate.catalog import facts
 from clawgate.errors import Failed
@@ -28,9 +26,10 @@ from clawgate.providers import (
     Message,
     ModelRequest,
 )
-from clawgate.routing import NOT_MODELS, Skip
+from clawgate.routing import Skip
 from clawgate.runtime._turn import Runtime, TurnRequest
 from clawgate.state import ProbeRecord
+from clawgate.views import to_json
 
 __all__ = ["ProbeResult", "ProbeTarget", "probe", "probe_targets"]
 
@@ -70,8 +69,7 @@ class ProbeResult:
     at: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        fields = asdict(self)
-        return {to_camel(k): v for k, v in fields.items()}
+        return to_json(self)
 
 
 def probe_targets(
@@ -88,7 +86,7 @@ def probe_targets(
     for profile_id in ids:
         meta = settings.auth.profiles.get(profile_id)
         owner = meta.provider if meta else profile_id.split(":", 1)[0]
-        if owner not in NOT_MODELS and profile_id not in models:
+        if profile_id not in models:
             models[profile_id] = (owner, _model_for(runtime, owner, profile_id) or "")
     targets = [
         ProbeTarget(profile_id, owner, model or None)

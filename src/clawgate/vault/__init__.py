@@ -1,10 +1,12 @@
-"""The encrypted credential store: one AES-256-GCM envelope per profile (AUTH.md, "Vault")."""
+"""The encrypted credential store: one AES-256-GCM envelope per profile (AUTH.md, "Vault"),
+and apart from the profiles, one per secret of clawgate's own (`Vault.secret`)."""
 
 from clawgate.vault._cache import ProfileCache
 from clawgate.vault._errors import (
     BadProfileId,
     KeyUnavailable,
     LockTimeout,
+    SecretUnreadable,
     Tampered,
     Unresolved,
     VaultError,
@@ -41,6 +43,7 @@ __all__ = [
     "OAuthMaterial",
     "ProfileCache",
     "ProfileStatus",
+    "SecretUnreadable",
     "StoredProfile",
     "Tampered",
     "TokenMaterial",

@@ -1,9 +1,15 @@
-"""The encrypted envelope of one profile (AUTH.md, "Vault").
+"""The encrypted envelopes of the vault (AUTH.md, "Vault").
 
-``{"v":1,"profile","provider","generation","alg":"AES-256-GCM","kid","nonce","ct"}``; the
-AAD is ``v|profile|provider|generation``, so an envelope copied onto another profile's name,
-or with its generation edited, does not decrypt. ``kid`` is the data key's public id: a
-mismatch means "encrypted with another key", not "tampered".
+A profile's: ``{"v":1,"profile","provider","generation","alg":"AES-256-GCM","kid","nonce",
+"ct"}``; the AAD is ``v|profile|provider|generation``, so an envelope copied onto another
+profile's name, or with its generation edited, does not decrypt.
+
+One of clawgate's own secrets: ``{"v":1,"secret","alg","kid","nonce","ct"}``; the AAD is
+``secret|v|name``, which no profile's AAD can equal (those begin with the version), so a
+profile envelope copied over a secret does not decrypt, nor a secret's under another name.
+
+``kid`` is the data key's public id: a mismatch means "encrypted with another key", not
+"tampered".
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from clawgate.vault._errors import Tampered, Unresolved
+from clawgate.vault._errors import SecretUnreadable, Tampered, Unresolved
 from clawgate.vault._key import DataKey
 
 VERSION = 1
@@ -36,20 +42,42 @@ def _aad(profile_id: str, provider: str, generation: int) -> bytes:
     return f"{VERSION}|{profile_id}|{provider}|{generation}".encode()
 
 
-def seal(key: DataKey, profile_id: str, provider: str, generation: int, plaintext: bytes) -> bytes:
+def _secret_aad(name: str) -> bytes:
+    return f"secret|{VERSION}|{name}".encode()
+
+
+def _seal(key: DataKey, binding: dict[str, Any], aad: bytes, plaintext: bytes) -> bytes:
+    """The envelope: ``binding`` in the clear, the plaintext sealed to ``aad``."""
     nonce = secrets.token_bytes(12)
-    ct = AESGCM(key.key).encrypt(nonce, plaintext, _aad(profile_id, provider, generation))
+    ct = AESGCM(key.key).encrypt(nonce, plaintext, aad)
     envelope = {
         "v": VERSION,
-        "profile": profile_id,
-        "provider": provider,
-        "generation": generation,
+        **binding,
         "alg": ALG,
         "kid": key.key_id,
         "nonce": base64.b64encode(nonce).decode(),
         "ct": base64.b64encode(ct).decode(),
     }
     return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def _unseal(key: DataKey, fields: dict[str, Any], aad: bytes) -> bytes | None:
+    """The plaintext, or None when the envelope does not authenticate under ``aad``."""
+    try:
+        nonce = base64.b64decode(fields["nonce"], validate=True)
+        ct = base64.b64decode(fields["ct"], validate=True)
+        return AESGCM(key.key).decrypt(nonce, ct, aad)
+    except (binascii.Error, ValueError, InvalidTag):
+        return None
+
+
+def seal(key: DataKey, profile_id: str, provider: str, generation: int, plaintext: bytes) -> bytes:
+    binding = {"profile": profile_id, "provider": provider, "generation": generation}
+    return _seal(key, binding, _aad(profile_id, provider, generation), plaintext)
+
+
+def seal_secret(key: DataKey, name: str, plaintext: bytes) -> bytes:
+    return _seal(key, {"secret": name}, _secret_aad(name), plaintext)
 
 
 def peek_generation(raw: bytes) -> int | None:
@@ -89,40 +117,68 @@ def open_envelope(key: DataKey, raw: bytes, profile_id: str, high_water: int) ->
             fix="use the vault key this profile was written with (CLAWGATE_VAULT_KEY or "
             "vault/key), or log in again",
         )
-    try:
-        nonce = base64.b64decode(fields["nonce"], validate=True)
-        ct = base64.b64decode(fields["ct"], validate=True)
-        aad = _aad(profile_id, fields["provider"], fields["generation"])
-        plaintext = AESGCM(key.key).decrypt(nonce, ct, aad)
-    except (binascii.Error, ValueError, InvalidTag):
+    aad = _aad(profile_id, fields["provider"], fields["generation"])
+    plaintext = _unseal(key, fields, aad)
+    if plaintext is None:
         raise Tampered(
             profile_id,
             "the envelope does not decrypt under its profile, provider and generation "
             "(edited or corrupted)",
             fix=f"log in again: clawgate models auth login --provider {fields['provider']}",
-        ) from None
+        )
     return Opened(fields["provider"], fields["generation"], plaintext)
 
 
-def _parse(raw: bytes, profile_id: str) -> dict[str, Any]:
+def open_secret(key: DataKey, raw: bytes, name: str) -> bytes:
+    """Decrypt the envelope stored as secret ``name``; `SecretUnreadable` says why not."""
+    fields = _fields(raw, {"secret": str})
+    fix = f"restore vault/secrets/{name}.json from a backup, or make a new one"
+    if fields is None:
+        raise SecretUnreadable(name, "the file is not a secret's envelope", fix=fix)
+    if isinstance(fields, str):
+        raise SecretUnreadable(name, fields, fix="upgrade clawgate")
+    if fields["secret"] != name:
+        raise SecretUnreadable(
+            name, f"the envelope belongs to secret {fields['secret']!r} (copied)", fix=fix
+        )
+    if fields["kid"] != key.key_id:
+        raise SecretUnreadable(
+            name, f"encrypted with another vault key (key id {fields['kid']})", fix=fix
+        )
+    plaintext = _unseal(key, fields, _secret_aad(name))
+    if plaintext is None:
+        raise SecretUnreadable(name, "the envelope does not decrypt (edited or corrupted)", fix=fix)
+    return plaintext
+
+
+_COMMON = {"v": int, "alg": str, "kid": str, "nonce": str, "ct": str}
+
+
+def _fields(raw: bytes, binding: dict[str, type]) -> dict[str, Any] | str | None:
+    """The envelope's fields; None when it is not an envelope of this shape, the reason when
+    it is one of a version this code does not read."""
     try:
         fields = json.loads(raw)
     except ValueError:
-        fields = None
-    shape = {"v": int, "profile": str, "provider": str, "generation": int, "alg": str}
-    shape |= {"kid": str, "nonce": str, "ct": str}
+        return None
+    shape = {**_COMMON, **binding}
     if not isinstance(fields, dict) or any(
         not isinstance(fields.get(name), kind) for name, kind in shape.items()
     ):
+        return None
+    if fields["v"] != VERSION or fields["alg"] != ALG:
+        return f"envelope version {fields['v']} / {fields['alg']} is not supported by this clawgate"
+    return fields
+
+
+def _parse(raw: bytes, profile_id: str) -> dict[str, Any]:
+    fields = _fields(raw, {"profile": str, "provider": str, "generation": int})
+    if fields is None:
         raise Unresolved(
             profile_id,
             "the envelope file is truncated or corrupted (not a vault envelope)",
             fix="log in again for this profile, or restore the file from a backup",
         )
-    if fields["v"] != VERSION or fields["alg"] != ALG:
-        raise Unresolved(
-            profile_id,
-            f"envelope version {fields['v']} / {fields['alg']} is not supported by this clawgate",
-            fix="upgrade clawgate",
-        )
+    if isinstance(fields, str):
+        raise Unresolved(profile_id, fields, fix="upgrade clawgate")
     return fields

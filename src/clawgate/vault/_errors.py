@@ -5,6 +5,7 @@
     VaultError                  code
      ├── Unresolved             unresolved: no usable material for a profile (reason says why)
      │    └── Tampered          tampered: the envelope decrypts under no valid binding
+     ├── SecretUnreadable       unresolved: one of clawgate's own secrets cannot be read
      ├── KeyUnavailable         vault_key: no data key can be found or created
      ├── LockTimeout            lock_timeout: another process held the profile's lock too long
      └── BadProfileId           bad_request
@@ -32,6 +33,15 @@ class Unresolved(VaultError):
 
 class Tampered(Unresolved):
     code = "tampered"
+
+
+class SecretUnreadable(VaultError):
+    code = "unresolved"
+
+    def __init__(self, name: str, reason: str, *, fix: str | None = None) -> None:
+        super().__init__(f"clawgate's {name} secret cannot be read: {reason}", fix=fix)
+        self.name = name
+        self.reason = reason
 
 
 class KeyUnavailable(VaultError):

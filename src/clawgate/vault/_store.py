@@ -8,6 +8,7 @@ under the profile's cross-process lock.
       profiles/<id>.json    the encrypted envelope
       meta/<id>.json        {"highWater": n, "status": {...}}: not secret, but durable
       locks/<id>.lock       flock(2) files
+      secrets/<name>.json   clawgate's own secrets, not profiles (`_secrets`)
 
 ``highWater`` is the newest generation ever written for the profile. It is written after the
 envelope, so after a crash it can lag behind but never run ahead; an envelope older than it
@@ -31,6 +32,7 @@ import filelock
 
 from clawgate.clock import Clock, SystemClock
 from clawgate.fileio import ensure_private_dir, remove_stale_temps, write_atomic
+from clawgate.secret import Secret
 from clawgate.vault._envelope import open_envelope, peek_generation, seal
 from clawgate.vault._errors import BadProfileId, KeyUnavailable, LockTimeout, Unresolved
 from clawgate.vault._key import DataKey, KeyResolver, system_keyring
@@ -42,8 +44,10 @@ from clawgate.vault._material import (
     dump_material,
     load_material,
 )
+from clawgate.vault._secrets import LEGACY, SecretStore
 
 PROVIDER_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_LEGACY_IDS = frozenset(LEGACY.values())
 _PROFILE_ID = re.compile(PROVIDER_ID.pattern + r":[^\x00-\x1f/\\]{1,200}")
 
 
@@ -82,6 +86,7 @@ class Vault:
         self.keys = keys
         self.clock = clock or SystemClock()
         self.lock_timeout = lock_timeout
+        self._secrets = SecretStore(self)
 
     @classmethod
     def open(cls, state_dir: Path, env: Mapping[str, str], **options: Any) -> Vault:
@@ -100,10 +105,19 @@ class Vault:
         return self.dir / "meta" / self._name(profile_id)
 
     def profile_ids(self) -> list[str]:
+        """Every stored profile; not an old-layout copy of one of clawgate's own secrets."""
         folder = self.dir / "profiles"
         if not folder.is_dir():
             return []
-        return sorted(unquote(p.name[: -len(".json")]) for p in folder.glob("[!.]*.json"))
+        ids = (unquote(p.name[: -len(".json")]) for p in folder.glob("[!.]*.json"))
+        return sorted(i for i in ids if i not in _LEGACY_IDS)
+
+    def secret_path(self, name: str) -> Path:
+        return self._secrets.path(name)
+
+    def _holds_envelopes(self) -> bool:
+        folders = (self.dir / "profiles", self.dir / "secrets")
+        return any(any(folder.glob("[!.]*.json")) for folder in folders if folder.is_dir())
 
     # Reading ------------------------------------------------------------------------------
 
@@ -113,7 +127,7 @@ class Vault:
         try:
             return self.keys.resolve(create=False)
         except KeyUnavailable:
-            if not create or self.profile_ids():
+            if not create or self._holds_envelopes():
                 raise
         return self.keys.resolve(create=True)
 
@@ -161,11 +175,12 @@ class Vault:
 
     # Writing ------------------------------------------------------------------------------
 
-    def _file_lock(self, profile_id: str, timeout: float | None) -> filelock.BaseFileLock:
+    def lock_file(self, stem: str, timeout: float | None = None) -> filelock.BaseFileLock:
+        """``locks/<stem>.lock``, not yet taken."""
         locks = self.dir / "locks"
         ensure_private_dir(locks)
         return filelock.FileLock(
-            locks / (self._name(profile_id)[: -len(".json")] + ".lock"),
+            locks / f"{stem}.lock",
             timeout=self.lock_timeout if timeout is None else timeout,
             mode=0o600,
             # Acquired in one thread and released in another by `alock`.
@@ -177,6 +192,9 @@ class Vault:
             f"profile {profile_id} is locked by another clawgate process",
             fix="wait for the other process (a login or refresh) to finish, then retry",
         )
+
+    def _file_lock(self, profile_id: str, timeout: float | None) -> filelock.BaseFileLock:
+        return self.lock_file(self._name(profile_id)[: -len(".json")], timeout)
 
     @contextlib.contextmanager
     def lock(self, profile_id: str, timeout: float | None = None) -> Iterator[Held]:
@@ -238,6 +256,21 @@ class Vault:
         envelope put back later is still recognised as a rollback."""
         with self.lock(profile_id) as held:
             return held.delete()
+
+    # clawgate's own secrets (`_secrets`) --------------------------------------------------
+
+    def secret(self, name: str) -> Secret | None:
+        """One of clawgate's own secrets, or None when none is stored; `SecretUnreadable`
+        when it cannot be read."""
+        return self._secrets.get(name)
+
+    def save_secret(self, name: str, value: Secret) -> None:
+        """Store one of clawgate's own secrets, replacing what was there."""
+        self._secrets.save(name, value)
+
+    def ensure_secret(self, name: str, make: Callable[[], Secret]) -> Secret:
+        """The stored secret, else ``make()``'s, stored: racing processes get one value."""
+        return self._secrets.ensure(name, make)
 
 
 class Held:

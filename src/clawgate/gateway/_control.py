@@ -1,0 +1,98 @@
+"""The control API the CLI talks to: ``/control/status``, ``/control/reload``,
+``/control/decisions`` and ``/control/probe`` (ARCHITECTURE.md, "The one path rule")."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from clawgate.gateway._http import error_response, read_json, refused
+from clawgate.gateway._openai import RequestError
+from clawgate.gateway._state import Gateway
+from clawgate.runtime import probe, probe_targets
+
+__all__ = ["DEFAULT_LAST", "MAX_LAST", "ProbeRequest", "control_routes", "parse_last"]
+
+DEFAULT_LAST = 10  # turns `/control/decisions` returns when ``last`` is not a positive count
+MAX_LAST = 2**63 - 1  # SQLite's largest LIMIT
+
+
+class ProbeRequest(BaseModel):
+    """The body of ``POST /control/probe``: which profiles, and how long each may take."""
+
+    model_config = ConfigDict(extra="forbid")
+    provider: str | None = None
+    profile: str | None = None
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    concurrency: int = Field(default=4, ge=1, le=32)
+
+
+def _probe_request(body: object) -> ProbeRequest:
+    try:
+        return ProbeRequest.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise RequestError(f"bad probe request: {problems}") from None
+
+
+def parse_last(raw: str | None) -> int:
+    """``?last=N``: a positive count (at most what SQLite can take), else the default."""
+    if raw is None or not (raw.isascii() and raw.isdigit()):
+        return DEFAULT_LAST
+    digits = raw.lstrip("0")
+    if not digits:
+        return DEFAULT_LAST
+    return MAX_LAST if len(digits) > len(str(MAX_LAST)) else min(int(digits), MAX_LAST)
+
+
+def control_routes(gateway: Gateway) -> list[Route]:
+    async def status(request: Request) -> Response:
+        if (refusal := refused(request, gateway.token)) is not None:
+            return refusal
+        await gateway.refresh()
+        return JSONResponse(gateway.status())
+
+    async def reload(request: Request) -> Response:
+        if (refusal := refused(request, gateway.token)) is not None:
+            return refusal
+        ok = await gateway.refresh(force=True)
+        body = {"ok": ok, "generation": gateway.generation, "error": gateway.reload_error}
+        return JSONResponse(body, 200 if ok else 409)
+
+    async def run_probe(request: Request) -> Response:
+        """`models status --probe`, run here: on the broker and providers that serve turns."""
+        if (refusal := refused(request, gateway.token)) is not None:
+            return refusal
+        try:
+            asked = _probe_request(await read_json(request, empty={}))
+        except RequestError as exc:
+            return error_response(400, exc.message, code=exc.code)
+        async with await gateway.lease() as runtime:
+            targets = probe_targets(runtime, provider=asked.provider, profile=asked.profile)
+            results = await probe(
+                runtime,
+                targets,
+                seconds=asked.timeout,
+                concurrency=asked.concurrency,
+                ran_in="gateway",
+            )
+        return JSONResponse({"probes": [r.to_json() for r in results]})
+
+    async def decisions(request: Request) -> Response:
+        if (refusal := refused(request, gateway.token)) is not None:
+            return refusal
+        turns = gateway.state.decisions.last(parse_last(request.query_params.get("last")))
+        return JSONResponse([asdict(t) for t in turns])
+
+    return [
+        Route("/control/status", status),
+        Route("/control/reload", reload, methods=["POST"]),
+        Route("/control/decisions", decisions),
+        Route("/control/probe", run_probe, methods=["POST"]),
+    ]

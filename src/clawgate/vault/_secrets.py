@@ -1,0 +1,148 @@
+"""clawgate's own secrets, kept apart from model credentials: the gateway's bearer token, and
+whatever else clawgate itself must hold. None is a profile, so none is ever listed, routed
+or probed as one.
+
+::
+
+    vault/
+      secrets/<name>.json       one AES-256-GCM envelope, sealed to its name (`_envelope`)
+      locks/secret.<name>.lock  flock(2) file: writers of that secret take turns
+
+Each is replaced atomically (0600, in a 0700 directory) under its lock. Older versions kept
+the gateway's token as the API-key profile ``clawgate:gateway`` (`LEGACY`): the first read
+moves its value here and deletes the profile, so a client holding the token keeps working.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import filelock
+
+from clawgate.fileio import ensure_private_dir, remove_stale_temps, write_atomic
+from clawgate.secret import Secret
+from clawgate.vault._envelope import open_secret, seal_secret
+from clawgate.vault._errors import LockTimeout, SecretUnreadable, Unresolved
+from clawgate.vault._material import ApiKeyMaterial, MaterialError
+
+if TYPE_CHECKING:
+    from clawgate.vault._store import Vault
+
+__all__ = ["LEGACY", "SecretStore"]
+
+SECRET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+# Secret name → the profile id older versions kept it under.
+LEGACY: dict[str, str] = {"gateway": "clawgate:gateway"}
+
+
+def _check(name: str) -> str:
+    if not SECRET_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a secret name")
+    return name
+
+
+class SecretStore:
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self.dir = vault.dir / "secrets"
+
+    def path(self, name: str) -> Path:
+        return self.dir / f"{_check(name)}.json"
+
+    def names(self) -> list[str]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(p.name[: -len(".json")] for p in self.dir.glob("[!.]*.json"))
+
+    def get(self, name: str) -> Secret | None:
+        """The secret, or None when none is stored; `SecretUnreadable` when it cannot be
+        read (edited, or sealed under another vault key)."""
+        legacy = LEGACY.get(name)
+        if legacy is not None and self.vault.envelope_path(legacy).exists():
+            with self._lock(name):
+                return self._migrate(name, legacy)
+        return self._read(name)
+
+    def save(self, name: str, value: Secret) -> None:
+        """Store ``value``, replacing whatever was there (readable or not)."""
+        with self._lock(name):
+            self._write(name, value)
+            self._forget(name)
+
+    def ensure(self, name: str, make: Callable[[], Secret]) -> Secret:
+        """The stored secret, else ``make()``'s, stored: racing processes get one value."""
+        value = self.get(name)
+        if value is not None:
+            return value
+        with self._lock(name):
+            value = self._read(name)
+            if value is None:
+                value = make()
+                self._write(name, value)
+        return value
+
+    # Under the lock -----------------------------------------------------------------------
+
+    def _read(self, name: str) -> Secret | None:
+        try:
+            raw = self.path(name).read_bytes()
+        except FileNotFoundError:
+            return None
+        plaintext = open_secret(self.vault.key(), raw, name)
+        try:
+            return Secret(plaintext.decode())
+        except UnicodeDecodeError:
+            raise SecretUnreadable(name, "the decrypted value is not text") from None
+
+    def _write(self, name: str, value: Secret) -> None:
+        if not value.reveal().strip():
+            raise MaterialError(f"the {name} secret is empty")
+        key = self.vault.key(create=True)
+        path = self.path(name)
+        ensure_private_dir(path.parent)
+        remove_stale_temps(path)  # we hold the secret's lock: no live writer owns them
+        write_atomic(path, seal_secret(key, name, value.reveal().encode()))
+
+    def _migrate(self, name: str, legacy: str) -> Secret | None:
+        """Move the legacy profile's value here, unless this place already holds one; then
+        delete the profile. Written before deleting: a crash in between loses nothing."""
+        value = self._read(name)
+        if value is None:
+            try:
+                material = self.vault.load(legacy).material
+            except Unresolved as exc:
+                if not self.vault.envelope_path(legacy).exists():
+                    return None  # moved or deleted by another process meanwhile
+                raise SecretUnreadable(
+                    name, f"its old copy, profile {legacy}, is unreadable: {exc.reason}"
+                ) from None
+            if not isinstance(material, ApiKeyMaterial):
+                raise SecretUnreadable(name, f"its old copy, profile {legacy}, holds no key")
+            value = material.key
+            self._write(name, value)
+        self._forget(name)
+        return value
+
+    def _forget(self, name: str) -> None:
+        legacy = LEGACY.get(name)
+        if legacy is not None and self.vault.envelope_path(legacy).exists():
+            self.vault.delete(legacy)
+
+    @contextlib.contextmanager
+    def _lock(self, name: str) -> Iterator[None]:
+        lock = self.vault.lock_file(f"secret.{_check(name)}")
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise LockTimeout(
+                f"clawgate's {name} secret is locked by another clawgate process",
+                fix="wait for the other process to finish, then retry",
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
