@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from clawgate.gateway._http import error_response, read_json, refused
-from clawgate.gateway._openai import RequestError
+from clawgate.gateway._openai import RequestError, validate
 from clawgate.gateway._state import Gateway
 from clawgate.runtime import probe, probe_targets
 
@@ -32,13 +32,7 @@ class ProbeRequest(BaseModel):
 
 
 def _probe_request(body: object) -> ProbeRequest:
-    try:
-        return ProbeRequest.model_validate(body)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        raise RequestError(f"bad probe request: {problems}") from None
+    return validate(ProbeRequest, body, what="bad probe request: ")
 
 
 def parse_last(raw: str | None) -> int:

@@ -5,7 +5,7 @@ OpenAI-compatible API")."""
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -71,6 +71,9 @@ def _text_parts(parts: list[dict[str, Any]]) -> str:
     return "".join(texts)
 
 
+Body = TypeVar("Body", bound=BaseModel)
+
+
 class RequestError(Exception):
     """A request the API refuses with 400 and an OpenAI-shaped error."""
 
@@ -81,9 +84,11 @@ class RequestError(Exception):
         self.code = code
 
 
-def parse_request(document: object) -> ChatRequest:
+def validate(model: type[Body], document: object, *, what: str = "") -> Body:
+    """``document`` as ``model``, or `RequestError` naming the first problem and where it is
+    (``param``, as OpenAI's errors do)."""
     try:
-        return ChatRequest.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -91,7 +96,11 @@ def parse_request(document: object) -> ChatRequest:
             message = f"unknown field {where!r}"
         else:
             message = f"{where or 'body'}: {first['msg']}"
-        raise RequestError(message, param=where or None) from None
+        raise RequestError(what + message, param=where or None) from None
+
+
+def parse_request(document: object) -> ChatRequest:
+    return validate(ChatRequest, document)
 
 
 def error_body(
