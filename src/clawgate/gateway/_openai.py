@@ -85,18 +85,19 @@ class RequestError(Exception):
 
 
 def validate(model: type[Body], document: object, *, what: str = "") -> Body:
-    """``document`` as ``model``, or `RequestError` naming the first problem and where it is
-    (``param``, as OpenAI's errors do)."""
+    """``document`` as ``model``, or `RequestError` naming every problem and where it is
+    (``param`` is the first one's place, as in OpenAI's errors)."""
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        if first["type"] == "extra_forbidden":
-            message = f"unknown field {where!r}"
-        else:
-            message = f"{where or 'body'}: {first['msg']}"
-        raise RequestError(what + message, param=where or None) from None
+        places = [".".join(str(p) for p in e["loc"]) for e in exc.errors()]
+        problems = [
+            f"unknown field {where!r}"
+            if e["type"] == "extra_forbidden"
+            else f"{where or 'body'}: {e['msg']}"
+            for where, e in zip(places, exc.errors(), strict=True)
+        ]
+        raise RequestError(what + "; ".join(problems), param=places[0] or None) from None
 
 
 def parse_request(document: object) -> ChatRequest:
