@@ -73,6 +73,10 @@ class ProviderFacts:
             return f"{login} --device-code"
         if self.logins:
             return login
+        return self.key_command()
+
+    def key_command(self) -> str:
+        """The command that stores (or replaces) an API key for this provider."""
         return f'echo "$KEY" | clawgate models auth add --provider {self.id} --api-key-stdin'
 
 

@@ -8,7 +8,6 @@ overflow (see `anthropic_context_overflow`).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from dataclasses import replace
 from functools import partial
 
 import httpx
@@ -44,9 +43,8 @@ class AnthropicProvider(HttpProvider):
     default_base_url = DEFAULT_BASE_URL
 
     def login_fix(self) -> str:
-        token = facts(self.name, self.settings)
-        key = replace(token, logins=())
-        return f"paste a new setup token ({token.fix()}) or add a new key ({key.fix()})"
+        known = facts(self.name, self.settings)
+        return f"paste a new setup token ({known.fix()}) or add a new key ({known.key_command()})"
 
     def classify_more(self, error: ErrorBody) -> FailureClass | None:
         return anthropic_context_overflow(error)

@@ -26,7 +26,7 @@ class OpenAIProvider(HttpProvider):
     default_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
 
     def login_fix(self) -> str:
-        return f"replace the key: {facts(self.name, self.settings).fix()}"
+        return f"replace the key: {facts(self.name, self.settings).key_command()}"
 
     def stream(
         self, request: ModelRequest, access: Access | None = None

@@ -13,9 +13,11 @@ from clawgate.auth.logins._openai_codex import OPENAI_CODEX, codex_identity
 from clawgate.auth.logins._spec import (
     METHODS,
     AccountMismatch,
+    ClientFactory,
     Identity,
     LoginSpec,
     Method,
+    SessionFactory,
     SessionToken,
     material_from_tokens,
     oidc_identity,
@@ -58,9 +60,11 @@ def login_spec(provider: str, settings: ProviderSettings | None) -> LoginSpec:
 __all__ = [
     "METHODS",
     "AccountMismatch",
+    "ClientFactory",
     "Identity",
     "LoginSpec",
     "Method",
+    "SessionFactory",
     "SessionToken",
     "codex_identity",
     "login_spec",
