@@ -23,6 +23,7 @@ __all__ = [
     "TokenShape",
     "facts",
     "register",
+    "repair",
 ]
 
 BillingKind = Literal["subscription", "metered", "free"]
@@ -81,6 +82,15 @@ class ProviderFacts:
 
 
 _FACTS: dict[str, ProviderFacts] = {}
+
+
+def repair(provider: str) -> str:
+    """The command that stores a provider's credential again, for code that has no config at
+    hand (the vault): a built-in provider's own, else the login (an issuer in the config)."""
+    known = _FACTS.get(provider)
+    if known is not None:
+        return known.fix()
+    return f"clawgate models auth login --provider {provider}"
 
 
 def register(entry: ProviderFacts) -> None:

@@ -112,7 +112,7 @@ def add_api_key(
     if not key or any(c.isspace() for c in key):
         raise ProfileInputError(
             "the API key read from standard input is empty or contains spaces",
-            fix=f'echo "$KEY" | clawgate models auth add --provider {provider} --api-key-stdin',
+            fix=facts(provider).key_command(),
         )
     profile_id = _profile_id(provider, profile_id, "default")
     material = ApiKeyMaterial(Secret(key))

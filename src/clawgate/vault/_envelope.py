@@ -24,6 +24,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from clawgate.catalog import repair
 from clawgate.vault._errors import SecretUnreadable, Tampered, Unresolved
 from clawgate.vault._key import DataKey
 
@@ -100,14 +101,14 @@ def open_envelope(key: DataKey, raw: bytes, profile_id: str, high_water: int) ->
         raise Tampered(
             profile_id,
             f"the envelope belongs to profile {fields['profile']!r} (copied or renamed)",
-            fix=f"log in again: clawgate models auth login --provider {fields['provider']}",
+            fix=f"log in again: {repair(fields['provider'])}",
         )
     if fields["generation"] < high_water:
         raise Tampered(
             profile_id,
             f"the envelope is generation {fields['generation']}, older than generation "
             f"{high_water} already seen (restored from an old copy?)",
-            fix=f"log in again: clawgate models auth login --provider {fields['provider']}",
+            fix=f"log in again: {repair(fields['provider'])}",
         )
     if fields["kid"] != key.key_id:
         raise Unresolved(
@@ -124,7 +125,7 @@ def open_envelope(key: DataKey, raw: bytes, profile_id: str, high_water: int) ->
             profile_id,
             "the envelope does not decrypt under its profile, provider and generation "
             "(edited or corrupted)",
-            fix=f"log in again: clawgate models auth login --provider {fields['provider']}",
+            fix=f"log in again: {repair(fields['provider'])}",
         )
     return Opened(fields["provider"], fields["generation"], plaintext)
 

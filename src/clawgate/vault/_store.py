@@ -30,6 +30,7 @@ from urllib.parse import quote, unquote
 import anyio.to_thread
 import filelock
 
+from clawgate.catalog import repair
 from clawgate.clock import Clock, SystemClock
 from clawgate.fileio import ensure_private_dir, remove_stale_temps, write_atomic
 from clawgate.secret import Secret
@@ -140,7 +141,7 @@ class Vault:
             raise Unresolved(
                 profile_id,
                 "no credentials stored",
-                fix=f"log in: clawgate models auth login --provider {profile_id.split(':')[0]}",
+                fix=f"log in: {repair(profile_id.split(':')[0])}",
             ) from None
         high_water, status = self._read_meta(profile_id)
         opened = open_envelope(self.key(), raw, profile_id, high_water)
