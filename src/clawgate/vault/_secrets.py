@@ -19,7 +19,7 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import filelock
 
@@ -27,10 +27,8 @@ from clawgate.fileio import ensure_private_dir, remove_stale_temps, write_atomic
 from clawgate.secret import Secret
 from clawgate.vault._envelope import open_secret, seal_secret
 from clawgate.vault._errors import LockTimeout, SecretUnreadable, Unresolved
-from clawgate.vault._material import ApiKeyMaterial, MaterialError
-
-if TYPE_CHECKING:
-    from clawgate.vault._store import Vault
+from clawgate.vault._key import DataKey
+from clawgate.vault._material import ApiKeyMaterial, Material, MaterialError
 
 __all__ = ["LEGACY", "SecretStore"]
 
@@ -43,6 +41,24 @@ def _check(name: str) -> str:
     if not SECRET_NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a secret name")
     return name
+
+
+class _Stored(Protocol):
+    @property
+    def material(self) -> Material: ...
+
+
+class Vault(Protocol):
+    """What the secrets take from the vault they live in (`_store.Vault`)."""
+
+    @property
+    def dir(self) -> Path: ...
+
+    def key(self, *, create: bool = False) -> DataKey: ...
+    def load(self, profile_id: str) -> _Stored: ...
+    def delete(self, profile_id: str) -> bool: ...
+    def envelope_path(self, profile_id: str) -> Path: ...
+    def lock_file(self, stem: str, timeout: float | None = None) -> filelock.BaseFileLock: ...
 
 
 class SecretStore:
