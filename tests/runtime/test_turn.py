@@ -94,6 +94,12 @@ class Scripted:
                 raise event
             yield event
 
+    def dropped(self, request: ModelRequest) -> tuple[str, ...]:
+        return ()
+
+    async def usage_windows(self, access: Access | None) -> None:
+        return None
+
     async def aclose(self) -> None:
         pass
 

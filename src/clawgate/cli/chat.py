@@ -8,7 +8,7 @@ from collections.abc import Callable
 import click
 
 from clawgate.cli._app import App, pass_app
-from clawgate.providers import Message, is_content
+from clawgate.providers import Message, TextDelta
 from clawgate.runtime import Restart, Runtime, TurnRequest, TurnResult, open_runtime
 
 _QUIT = frozenset({"/exit", "/quit"})
@@ -66,7 +66,7 @@ async def _chat(
 async def _answer(app: App, runtime: Runtime, request: TurnRequest) -> TurnResult:
     result: TurnResult | None = None
     async for event in runtime.stream(request):
-        if is_content(event):
+        if isinstance(event, TextDelta):
             sys.stdout.write(event.text)
             sys.stdout.flush()
         elif isinstance(event, Restart):

@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clawgate.failures import FailureClass as F
-from clawgate.providers import Message, Usage
+from clawgate.providers import Message, ToolCall, ToolCallDelta, Usage
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -21,6 +21,8 @@ __all__ = [
     "error_body",
     "parse_request",
     "status_for",
+    "tool_call_delta",
+    "tool_calls",
 ]
 
 # `model` values that mean "the configured default chain".
@@ -168,6 +170,27 @@ def completion(
         "usage": _usage(usage),
         "clawgate": clawgate,
     }
+
+
+def tool_call_delta(event: ToolCallDelta) -> dict[str, Any]:
+    """One piece of a streamed tool call, as Chat Completions spells it: the first piece has
+    the id, type and name; each piece may add argument text."""
+    delta: dict[str, Any] = {"index": event.index}
+    if event.id is not None:
+        delta["id"] = event.id
+        delta["type"] = "function"
+    function: dict[str, str] = {"arguments": event.arguments}
+    if event.name is not None:
+        function["name"] = event.name
+    delta["function"] = function
+    return delta
+
+
+def tool_calls(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:
+    return [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in calls
+    ]
 
 
 def chunk(

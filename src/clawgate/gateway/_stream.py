@@ -18,9 +18,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from clawgate.gateway._http import answer_facts, answer_headers
-from clawgate.gateway._openai import ChatRequest, chunk, error_body
+from clawgate.gateway._openai import ChatRequest, chunk, error_body, tool_call_delta
 from clawgate.gateway._runtimes import Lease
-from clawgate.providers import is_content
+from clawgate.providers import TextDelta, ToolCallDelta
 from clawgate.runtime import Answering, Runtime, TurnEvent, TurnFailed, TurnRequest, TurnResult
 
 __all__ = ["stream_answer"]
@@ -109,8 +109,10 @@ async def _sse(
     try:
         async with contextlib.aclosing(events):
             async for event in events:
-                if is_content(event):
+                if isinstance(event, TextDelta):
                     yield _data(chunk(turn, model, delta={"content": event.text}))
+                elif isinstance(event, ToolCallDelta):
+                    yield _data(chunk(turn, model, delta={"tool_calls": [tool_call_delta(event)]}))
                 elif isinstance(event, TurnResult):
                     done = event
     except TurnFailed as exc:

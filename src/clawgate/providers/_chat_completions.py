@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from clawgate.providers._events import Completed, ModelRequest, StreamEvent, TextDelta, Usage
+from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._events import Completed, StreamEvent, TextDelta, Usage
 from clawgate.providers._http import DONE
 from clawgate.providers._stream import WireError, mapping, text, unfinished, usage
 

@@ -1,4 +1,5 @@
-"""What goes into a provider and what comes out: one normalized shape for every provider.
+"""What comes out of a provider: one normalized stream of events for every provider (what goes
+in is `_conversation`).
 
 A provider's stream is content events (today `TextDelta`; tool-call deltas and images join
 here) and then exactly one `Completed`. Routing and the runtime pass these very objects on to
@@ -10,25 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal, TypeGuard
+from typing import TypeGuard
 
-Role = Literal["system", "user", "assistant"]
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    role: Role
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
-class ModelRequest:
-    model: str  # the provider's own model id, without the "provider/" prefix
-    messages: tuple[Message, ...]
-    max_tokens: int | None = None
-    temperature: float | None = None
-    stream: bool = True  # False: ask for one JSON answer (still yielded as events)
-    session_id: str | None = None  # providers that key caches or limits by conversation
+from clawgate.providers._conversation import ToolCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +22,22 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of the ``index``-th tool call of the answer, as Chat Completions streams it:
+    the first piece names ``id`` and ``name``, the rest add ``arguments`` text."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     input_tokens: int
     output_tokens: int
+    cached_tokens: int | None = None  # of the input, served from the provider's prompt cache
+    reasoning_tokens: int | None = None  # of the output, spent on reasoning
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +68,40 @@ class UsageWindows:
 
 
 # Part of the answer the caller sees. Every kind of content joins this union.
-Content = TextDelta
+Content = TextDelta | ToolCallDelta
 StreamEvent = Content | Completed
 
 
 def is_content(event: object) -> TypeGuard[Content]:
-    return isinstance(event, TextDelta)
+    return isinstance(event, TextDelta | ToolCallDelta)
+
+
+class Answer:
+    """An answer put together from its content events: the text, and each tool call from its
+    pieces (by index, in the order they were first seen)."""
+
+    def __init__(self) -> None:
+        self._text: list[str] = []
+        self._calls: dict[int, list[str]] = {}  # index → [id, name, arguments…]
+
+    def add(self, event: Content) -> None:
+        if isinstance(event, TextDelta):
+            self._text.append(event.text)
+            return
+        call = self._calls.setdefault(event.index, ["", ""])
+        call[0] = call[0] or event.id or ""
+        call[1] = call[1] or event.name or ""
+        call.append(event.arguments)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._text)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return tuple(
+            ToolCall(id=c[0], name=c[1], arguments="".join(c[2:])) for c in self._calls.values()
+        )
 
 
 class Phase(Enum):

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from clawgate.providers._events import Completed, ModelRequest, StreamEvent, TextDelta, Usage
+from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._events import Completed, StreamEvent, TextDelta, Usage
 from clawgate.providers._stream import WireError, count, mapping, text, unfinished
 
 __all__ = ["DEFAULT_MAX_TOKENS", "MessagesStream", "body", "from_json"]
@@ -31,7 +32,7 @@ _STOP = {
 
 
 def body(request: ModelRequest, *, stream: bool) -> dict[str, Any]:
-    system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+    system = "\n\n".join(m.text for m in request.messages if m.role == "system")
     document: dict[str, Any] = {
         "model": request.model,
         "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,

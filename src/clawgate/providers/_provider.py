@@ -20,7 +20,8 @@ from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
 from clawgate.providers import _chat_completions, _responses
 from clawgate.providers._classify import Classifier
-from clawgate.providers._events import ModelRequest, StreamEvent, UsageWindows
+from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._events import StreamEvent, UsageWindows
 from clawgate.providers._http import HttpTransport
 from clawgate.providers._stream import Wire, relay, relay_json
 
@@ -61,6 +62,9 @@ class HttpProvider:
                 )
             )
         return base + path
+
+    def dropped(self, request: ModelRequest) -> tuple[str, ...]:
+        return ()
 
     async def usage_windows(self, access: Access | None) -> UsageWindows | None:
         return None

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 from clawgate.config import ProviderSettings
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
-from clawgate.providers._events import ModelRequest, StreamEvent, UsageWindows
+from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._events import StreamEvent, UsageWindows
 
 if TYPE_CHECKING:
     from clawgate.auth import Access
@@ -28,6 +29,12 @@ class Provider(Protocol):
 
         ``access`` is the profile's way to its credential (through the broker); None for
         providers that need none."""
+        ...
+
+    def dropped(self, request: ModelRequest) -> tuple[str, ...]:
+        """The request's options this provider's wire cannot send (the caller's names, e.g.
+        ``logit_bias``, or an unknown field a non-Chat-Completions wire drops): they are
+        left out, and the caller is told."""
         ...
 
     async def usage_windows(self, access: Access | None) -> UsageWindows | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from clawgate.providers._events import Completed, ModelRequest, StreamEvent, TextDelta, Usage
+from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._events import Completed, StreamEvent, TextDelta, Usage
 from clawgate.providers._stream import WireError, mapping, text, unfinished, usage
 
 __all__ = ["ResponsesStream", "body", "from_json"]
@@ -25,7 +26,7 @@ _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"
 def body(request: ModelRequest, *, stream: bool, limits: bool = True) -> dict[str, Any]:
     """``limits=False`` leaves out ``max_output_tokens``/``temperature``, which the ChatGPT
     backend refuses."""
-    system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+    system = "\n\n".join(m.text for m in request.messages if m.role == "system")
     document: dict[str, Any] = {
         "model": request.model,
         "instructions": system or DEFAULT_INSTRUCTIONS,

@@ -18,7 +18,8 @@ from clawgate.errorbody import ErrorBody
 from clawgate.failures import FailureClass
 from clawgate.providers import _messages
 from clawgate.providers._classify import anthropic_context_overflow
-from clawgate.providers._events import ModelRequest, StreamEvent
+from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._events import StreamEvent
 from clawgate.providers._provider import HttpProvider
 from clawgate.providers._registry import ProviderSpec
 

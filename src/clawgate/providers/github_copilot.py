@@ -11,7 +11,8 @@ from typing import ClassVar
 
 from clawgate import __version__
 from clawgate.auth import Access
-from clawgate.providers._events import ModelRequest, StreamEvent
+from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._events import StreamEvent
 from clawgate.providers._provider import HttpProvider, needs_profile
 from clawgate.providers._registry import ProviderSpec
 

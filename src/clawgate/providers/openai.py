@@ -13,7 +13,8 @@ from typing import ClassVar
 
 from clawgate.auth import Access
 from clawgate.catalog import facts
-from clawgate.providers._events import ModelRequest, StreamEvent
+from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._events import StreamEvent
 from clawgate.providers._provider import HttpProvider
 from clawgate.providers._registry import ProviderSpec
 

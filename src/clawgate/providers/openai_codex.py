@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 
 from clawgate.auth import Access, Credential, bearer
-from clawgate.providers._events import ModelRequest, StreamEvent, UsageWindow, UsageWindows
+from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._events import StreamEvent, UsageWindow, UsageWindows
 from clawgate.providers._provider import HttpProvider, needs_profile
 from clawgate.providers._registry import ProviderSpec
 from clawgate.providers._stream import count, mapping, text

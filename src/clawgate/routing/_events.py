@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clawgate.providers import Content, Usage
+from clawgate.providers import Content, ToolCall, Usage
 from clawgate.state import AttemptRecord
 
 __all__ = ["Answering", "Restart", "TurnEvent", "TurnResult"]
@@ -23,6 +23,7 @@ class Answering:
     model: str  # provider/model
     profile: str
     fallback: bool  # not the plan's first candidate
+    dropped: tuple[str, ...] = ()  # request options this candidate's wire could not send
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class TurnResult:
     usage: Usage | None
     attempts: tuple[AttemptRecord, ...]
     reported_model: str | None = None  # the model id the provider says it used
+    tool_calls: tuple[ToolCall, ...] = ()  # the functions the model asked to call
+    dropped: tuple[str, ...] = ()  # request options the answering wire could not send
 
 
 TurnEvent = Answering | Content | Restart | TurnResult

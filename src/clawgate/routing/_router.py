@@ -22,7 +22,7 @@ from clawgate.auth import Access, Broker
 from clawgate.clock import Clock
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
-from clawgate.providers import Completed, ModelRequest, Phase, ProviderSource, is_content
+from clawgate.providers import Answer, Completed, ModelRequest, Phase, ProviderSource, is_content
 from clawgate.routing._chain import Candidate, Plan, Skip
 from clawgate.routing._events import Answering, Restart, TurnEvent, TurnResult
 from clawgate.routing._health import Blocked, Health
@@ -91,7 +91,8 @@ class _Attempt:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.phase = Phase.NOT_STARTED
-        self.parts: list[str] = []
+        self.answer = Answer()
+        self.dropped: tuple[str, ...] = ()
         self.begun = clock.monotonic()
         self.first_token: float | None = None
 
@@ -199,15 +200,19 @@ class Router:
             attempt = _Attempt(self.clock)
             try:
                 provider = self.providers.get(c.provider)
-                stream = provider.stream(build(c), self._access(c, generation))
+                request = build(c)
+                attempt.dropped = provider.dropped(request)
+                stream = provider.stream(request, self._access(c, generation))
                 async with contextlib.aclosing(stream):  # closed here, not by the GC later
                     async for event in stream:
                         if is_content(event):
                             if attempt.phase is Phase.NOT_STARTED:
                                 attempt.phase = Phase.STREAMING
                                 attempt.first_token = self.clock.monotonic() - attempt.begun
-                                yield Answering(walk.turn_id, c.ref, c.profile, fallback)
-                            attempt.parts.append(event.text)
+                                yield Answering(
+                                    walk.turn_id, c.ref, c.profile, fallback, attempt.dropped
+                                )
+                            attempt.answer.add(event)
                             yield event
                         elif isinstance(event, Completed):
                             attempt.phase = Phase.FINISHED
@@ -285,11 +290,13 @@ def _result(
         model=c.ref,
         profile=c.profile,
         fallback=fallback,
-        text="".join(attempt.parts),
+        text=attempt.answer.text,
         finish_reason=done.finish_reason,
         usage=done.usage,
         attempts=records,
         reported_model=done.model,
+        tool_calls=attempt.answer.tool_calls,
+        dropped=attempt.dropped,
     )
 
 

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from clawgate.auth import Broker
 from clawgate.clock import Clock, SystemClock
 from clawgate.config import Settings
-from clawgate.providers import Message, ModelRequest, Providers, ProviderSource
+from clawgate.providers import (
+    Message,
+    ModelRequest,
+    Options,
+    Providers,
+    ProviderSource,
+    from_record,
+    to_record,
+)
 from clawgate.routing import (
     Budget,
     Candidate,
@@ -47,6 +56,7 @@ class TurnRequest:
     restartable: bool = False  # the caller can replace a broken answer (chat, terminal)
     max_tokens: int | None = None
     temperature: float | None = None
+    options: Options = field(default_factory=Options)  # tools, output format, sampling
 
 
 class TurnFailed(RouteFailed):
@@ -106,7 +116,7 @@ class Runtime:
         history: list[Message] = []
         if request.session and self.state:
             stored = self.state.sessions.history(request.session)
-            history = [Message(m.role, m.content) for m in stored]  # type: ignore[arg-type]
+            history = [_replayed(m) for m in stored]
         messages = (*history, *request.messages)
 
         def build(c: Candidate) -> ModelRequest:
@@ -116,6 +126,7 @@ class Runtime:
                 max_tokens=request.max_tokens,
                 temperature=request.temperature,
                 session_id=request.session or turn_id,
+                options=request.options,
             )
 
         routed = self.router.route(route, build, turn_id=turn_id, restartable=request.restartable)
@@ -186,6 +197,16 @@ class Runtime:
             )
         )
         if request.session:
-            new = [StoredMessage(m.role, m.content) for m in request.messages]
-            new.append(StoredMessage("assistant", result.text))
+            answer = Message("assistant", result.text, tool_calls=result.tool_calls)
+            new = [_stored(m) for m in (*request.messages, answer)]
             self.state.sessions.append(request.session, turn_id, new, now=now)
+
+
+def _stored(message: Message) -> StoredMessage:
+    return StoredMessage(message.role, message.text, json.dumps(to_record(message)))
+
+
+def _replayed(stored: StoredMessage) -> Message:
+    if stored.body is None:  # written before whole messages were kept: text only
+        return Message(stored.role, stored.content)  # type: ignore[arg-type]
+    return from_record(json.loads(stored.body))

@@ -119,6 +119,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX probes_by_profile ON probes(profile, at);
         """,
     ),
+    Migration(
+        "0006_message_bodies",
+        # The whole message (parts, tool calls, tool results) as JSON, so a history with tools
+        # replays exactly; ``content`` keeps its text for people and queries.
+        "ALTER TABLE messages ADD COLUMN body TEXT;",
+    ),
 )
 
 

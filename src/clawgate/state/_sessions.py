@@ -12,7 +12,8 @@ __all__ = ["SessionStore", "StoredMessage"]
 @dataclass(frozen=True)
 class StoredMessage:
     role: str
-    content: str
+    content: str  # the text
+    body: str | None = None  # the whole message as JSON; None in rows from before 0006
 
 
 class SessionStore:
@@ -21,10 +22,10 @@ class SessionStore:
 
     def history(self, session_key: str) -> list[StoredMessage]:
         rows = self.conn.execute(
-            "SELECT role, content FROM messages WHERE session_key = ? ORDER BY id",
+            "SELECT role, content, body FROM messages WHERE session_key = ? ORDER BY id",
             (session_key,),
         ).fetchall()
-        return [StoredMessage(r["role"], r["content"]) for r in rows]
+        return [StoredMessage(r["role"], r["content"], r["body"]) for r in rows]
 
     def append(
         self, session_key: str, turn_id: str, messages: Iterable[StoredMessage], *, now: float
@@ -37,7 +38,7 @@ class SessionStore:
                 (session_key, now, now),
             )
             self.conn.executemany(
-                "INSERT INTO messages (session_key, turn_id, role, content, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(session_key, turn_id, m.role, m.content, now) for m in messages],
+                "INSERT INTO messages (session_key, turn_id, role, content, body, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(session_key, turn_id, m.role, m.content, m.body, now) for m in messages],
             )

@@ -16,8 +16,9 @@ from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
 from clawgate.providers import _chat_completions
 from clawgate.providers._chat_completions import ChatCompletionsStream
+from clawgate.providers._conversation import ModelRequest
 from clawgate.providers._deadlines import Deadlines
-from clawgate.providers._events import ModelRequest, StreamEvent, TextDelta, UsageWindows
+from clawgate.providers._events import StreamEvent, TextDelta, UsageWindows
 from clawgate.providers._registry import ProviderSpec
 from clawgate.providers._stream import WireError
 from clawgate.providers.local._engine import DEFAULT_CONTEXT, Engine, load_engine
@@ -31,6 +32,9 @@ class LocalProvider:
         self._models = {m.id: m for m in settings.models}
         # A CPU model can take a while to read a long prompt (ROUTING.md, "Timeouts").
         self.timeouts = settings.timeouts or Timeouts(first_token=60)
+
+    def dropped(self, request: ModelRequest) -> tuple[str, ...]:
+        return ()
 
     async def usage_windows(self, access: Access | None) -> UsageWindows | None:
         return None
