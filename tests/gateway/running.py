@@ -32,6 +32,8 @@ def config(api_url: str) -> dict[str, Any]:
         }
 
     return {
+        # A small body limit, so the 413 test need not send the default 32 MiB.
+        "gateway": {"maxBodyBytes": 1 << 20},
         "agents": {"defaults": {"model": {"primary": "up/m", "fallbacks": ["alt/m"]}}},
         "models": {
             # Tests that break an upstream use one of their own: health is shared by the

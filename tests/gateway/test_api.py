@@ -153,7 +153,7 @@ def test_without_the_right_token_every_route_is_401(
         (b"{not json", "not valid JSON"),
         (b"[]", "body"),
         (json.dumps({"model": "clawgate"}).encode(), "messages"),
-        (json.dumps({"model": "clawgate", "messages": HELLO, "bogus": 1}).encode(), "bogus"),
+        (json.dumps({"model": "clawgate", "messages": HELLO, "top_p": 7}).encode(), "top_p"),
         (
             json.dumps(
                 {"model": "clawgate", "messages": [{"role": "robot", "content": "x"}]}

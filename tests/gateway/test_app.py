@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from clawgate.gateway import MAX_BODY
 from clawgate.gateway._control import DEFAULT_LAST, MAX_LAST, parse_last
 from clawgate.secret import Secret
 from clawgate.vault import ApiKeyMaterial
 from tests.fakes.model_api import OPENAI, FakeModelAPI, chat_frames, stream
 from tests.gateway.inprocess import Local, local_gateway, sse_events, streamed_text
+from tests.gateway.running import config
 
 pytestmark = pytest.mark.anyio
 
@@ -78,8 +78,12 @@ async def test_every_route_but_healthz_wants_the_token(
 # -- bodies and error shapes -----------------------------------------------------------------
 
 
+# The limit these gateways run with: `gateway.maxBodyBytes` in the tests' config.
+LIMIT: int = config("http://unused")["gateway"]["maxBodyBytes"]
+
+
 async def test_a_body_over_the_limit_is_413_declared_or_not(local: Local) -> None:
-    big = json.dumps(ask(messages=[{"role": "user", "content": "x" * MAX_BODY}])).encode()
+    big = json.dumps(ask(messages=[{"role": "user", "content": "x" * LIMIT}])).encode()
     declared = await local.client.post("/v1/chat/completions", content=big)
     assert declared.status_code == 413
 
@@ -93,13 +97,13 @@ async def test_a_body_over_the_limit_is_413_declared_or_not(local: Local) -> Non
     for answer in (declared, undeclared):
         error = only_error(answer)
         assert error["code"] == "request_too_large"
-        assert str(MAX_BODY) in error["message"]
+        assert str(LIMIT) in error["message"]
 
 
 async def test_a_body_at_the_limit_is_read(local: Local, api: FakeModelAPI) -> None:
     body = json.dumps(ask()).encode()
-    padded = body[:-1] + b" " * (MAX_BODY - len(body)) + b"}"
-    assert len(padded) == MAX_BODY
+    padded = body[:-1] + b" " * (LIMIT - len(body)) + b"}"
+    assert len(padded) == LIMIT
     answer = await local.client.post("/v1/chat/completions", content=padded)
     assert answer.status_code == 200
 

@@ -1,17 +1,52 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import mimetypes
 import sys
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
 from clawgate.cli._app import App, pass_app
-from clawgate.providers import Message, TextDelta
+from clawgate.providers import ImagePart, Message, Part, TextDelta, TextPart
 from clawgate.runtime import Restart, Runtime, TurnRequest, TurnResult, open_runtime
 
 _QUIT = frozenset({"/exit", "/quit"})
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """What every turn of this chat asks for, from the command line."""
+
+    model: str | None
+    max_tokens: int | None
+    images: tuple[ImagePart, ...]  # sent with the first message
+
+    def turn(self, text: str, session: str | None, *, first: bool) -> TurnRequest:
+        content: str | tuple[Part, ...] = text
+        if first and self.images:
+            content = (TextPart(text), *self.images)
+        return TurnRequest(
+            (Message("user", content),),
+            model=self.model,
+            max_tokens=self.max_tokens,
+            session=session,
+            restartable=True,
+        )
+
+
+def _image(path: Path) -> ImagePart:
+    media, _ = mimetypes.guess_type(path.name)
+    if media is None or not media.startswith("image/"):
+        raise click.BadParameter(f"{path} is not an image (png, jpeg, gif or webp)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+    return ImagePart(f"data:{media};base64,{base64.b64encode(data).decode()}")
 
 
 @click.command()
@@ -25,6 +60,13 @@ _QUIT = frozenset({"/exit", "/quit"})
     metavar="KEY",
     help="Continue (or start) the conversation KEY: its history is sent and extended.",
 )
+@click.option(
+    "--image",
+    "images",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Send this image with the (first) message, for a model that can see. Repeatable.",
+)
 @pass_app
 def chat(
     app: App,
@@ -32,35 +74,22 @@ def chat(
     model_ref: str | None,
     max_tokens: int | None,
     session: str | None,
+    images: tuple[Path, ...],
 ) -> None:
     """Answer MESSAGE in one turn, or chat interactively when no MESSAGE is given.
 
     The answer streams to standard output; which model answered goes to standard error.
     """
-    asyncio.run(_chat(app, message, model_ref, max_tokens, session))
+    ask = _Ask(model_ref, max_tokens, tuple(_image(p) for p in images))
+    asyncio.run(_chat(app, message, ask, session))
 
 
-async def _chat(
-    app: App,
-    message: str | None,
-    model_ref: str | None,
-    max_tokens: int | None,
-    session: str | None,
-) -> None:
-    def turn(text: str, session: str | None) -> TurnRequest:
-        return TurnRequest(
-            (Message("user", text),),
-            model=model_ref,
-            max_tokens=max_tokens,
-            session=session,
-            restartable=True,
-        )
-
+async def _chat(app: App, message: str | None, ask: _Ask, session: str | None) -> None:
     async with open_runtime(app.config.settings, app.paths, app.env) as runtime:
         if message is not None:
-            await _answer(app, runtime, turn(message, session))
+            await _answer(app, runtime, ask.turn(message, session, first=True))
         else:
-            await _interactive(app, runtime, turn, session)
+            await _interactive(app, runtime, ask, session)
 
 
 async def _answer(app: App, runtime: Runtime, request: TurnRequest) -> TurnResult:
@@ -93,14 +122,10 @@ def _footer(app: App, result: TurnResult) -> None:
     app.err.print(f"[dim]{line}[/]", highlight=False)
 
 
-async def _interactive(
-    app: App,
-    runtime: Runtime,
-    turn: Callable[[str, str | None], TurnRequest],
-    session: str | None,
-) -> None:
+async def _interactive(app: App, runtime: Runtime, ask: _Ask, session: str | None) -> None:
     app.err.print("[dim]chatting; /exit or Ctrl-D to leave[/]")
     session = session or f"terminal:{uuid.uuid4().hex[:12]}"  # history lives in state.db
+    first = True
     while True:
         try:
             line = await asyncio.to_thread(input, "you> ")
@@ -112,4 +137,5 @@ async def _interactive(
             continue
         if text in _QUIT:
             return
-        await _answer(app, runtime, turn(text, session))
+        await _answer(app, runtime, ask.turn(text, session, first=first))
+        first = False

@@ -25,6 +25,7 @@ from clawgate.config._paths import Paths, config_digest
 from clawgate.config._schema import (
     DEFAULT_LOCAL_MODEL,
     DEFAULT_PRIMARY,
+    MAX_BODY_BYTES,
     OAuthSettings,
     ProfileMeta,
     ProviderModel,
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_CONFIG_TEXT",
     "DEFAULT_LOCAL_MODEL",
     "DEFAULT_PRIMARY",
+    "MAX_BODY_BYTES",
     "ConfigError",
     "ConfigWarning",
     "LoadedConfig",

@@ -117,9 +117,13 @@ class ModelsSettings(_Section):
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
 
 
+MAX_BODY_BYTES = 32 << 20  # images make bodies large; OpenAI takes up to 50 MB of them
+
+
 class GatewaySettings(_Section):
     bind: str = "127.0.0.1"
     port: int = Field(default=18789, ge=1, le=65535)
+    max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1024)
 
 
 class TelegramSettings(_Section):

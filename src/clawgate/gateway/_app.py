@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clawgate.gateway._chat_request import parse_request, turn_request
 from clawgate.gateway._control import control_routes
 from clawgate.gateway._http import (
     MAX_BODY,
@@ -23,17 +24,11 @@ from clawgate.gateway._http import (
     read_json,
     refused,
 )
-from clawgate.gateway._openai import (
-    DEFAULT_MODELS,
-    ChatRequest,
-    RequestError,
-    completion,
-    parse_request,
-)
+from clawgate.gateway._openai import RequestError, completion
 from clawgate.gateway._state import Gateway
 from clawgate.gateway._stream import stream_answer
 from clawgate.routing import RoutingError
-from clawgate.runtime import TurnFailed, TurnRequest
+from clawgate.runtime import TurnFailed
 
 __all__ = ["MAX_BODY", "Gateway", "create_app"]
 
@@ -69,11 +64,12 @@ def create_app(gateway: Gateway) -> Starlette:
         if (refusal := refused(request, gateway.token)) is not None:
             return refusal
         try:
-            chat = parse_request(await read_json(request))
-            turn = _turn_request(chat)
+            limit = gateway.config.settings.gateway.max_body_bytes
+            chat = parse_request(await read_json(request, limit=limit))
+            turn = turn_request(chat)
         except RequestError as exc:
             status = 413 if exc.code == "request_too_large" else 400
-            return error_response(status, exc.message, code=exc.code)
+            return error_response(status, exc.message, code=exc.code, param=exc.param)
         lease = await gateway.lease()
         try:
             if chat.stream:
@@ -84,16 +80,16 @@ def create_app(gateway: Gateway) -> Starlette:
             return error_response(400, exc.message, code="model_not_found")
         except TurnFailed as exc:
             return failed_response(exc)
-        facts = (result.turn_id, result.model, result.profile, result.fallback)
         body = completion(
             result.turn_id,
             result.model,
             result.text,
             result.finish_reason,
             result.usage,
-            answer_facts(*facts),
+            answer_facts(result),
+            result.tool_calls,
         )
-        return JSONResponse(body, headers=answer_headers(*facts))
+        return JSONResponse(body, headers=answer_headers(result))
 
     return Starlette(
         routes=[
@@ -112,16 +108,3 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
     return error_response(405, f"{request.method} is not allowed on {request.url.path}", code=None)
-
-
-def _turn_request(chat: ChatRequest) -> TurnRequest:
-    messages = chat.chat_messages()
-    # An explicit `models` list is the chain; `model` then only names its first entry.
-    model = None if chat.models or chat.model in DEFAULT_MODELS else chat.model
-    return TurnRequest(
-        messages,
-        model=model,
-        models=tuple(chat.models or ()),
-        max_tokens=chat.max_completion_tokens or chat.max_tokens,
-        temperature=chat.temperature,
-    )

@@ -9,9 +9,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from clawgate.config import MAX_BODY_BYTES
 from clawgate.gateway._openai import RequestError, error_body, status_for
 from clawgate.gateway._token import matches
-from clawgate.runtime import TurnFailed
+from clawgate.runtime import Answering, TurnFailed, TurnResult
 from clawgate.secret import Secret
 
 __all__ = [
@@ -24,14 +25,17 @@ __all__ = [
     "refused",
 ]
 
-MAX_BODY = 1 << 20  # bytes of a request body
+MAX_BODY = MAX_BODY_BYTES  # bytes of a request body, unless gateway.maxBodyBytes says
 
 
-def error_response(status: int, message: str, *, code: str | None, **headers: str) -> JSONResponse:
+def error_response(
+    status: int, message: str, *, code: str | None, param: str | None = None, **headers: str
+) -> JSONResponse:
     type_ = "invalid_request_error" if status < 500 else "api_error"
     if status == 401:
         type_ = "authentication_error"
-    return JSONResponse(error_body(message, code=code, type_=type_), status, headers=headers)
+    body = error_body(message, code=code, type_=type_, param=param)
+    return JSONResponse(body, status, headers=headers)
 
 
 def refused(request: Request, token: Secret) -> Response | None:
@@ -46,17 +50,24 @@ def refused(request: Request, token: Secret) -> Response | None:
     )
 
 
-async def read_json(request: Request, *, empty: object = None) -> object:
-    """The body as JSON, at most `MAX_BODY` bytes; ``empty`` stands for a blank body when
+async def read_json(request: Request, *, empty: object = None, limit: int = MAX_BODY) -> object:
+    """The body as JSON, at most ``limit`` bytes; ``empty`` stands for a blank body when
     given. `RequestError` (code ``request_too_large`` when over the limit) otherwise."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise RequestError(f"the body is over {MAX_BODY} bytes", code="request_too_large")
-    raw = b""
+    too_large = RequestError(
+        f"the body is over {limit} bytes (raise gateway.maxBodyBytes to allow more)",
+        code="request_too_large",
+    )
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
     async for part in request.stream():
-        raw += part
-        if len(raw) > MAX_BODY:
-            raise RequestError(f"the body is over {MAX_BODY} bytes", code="request_too_large")
+        chunks.append(part)
+        size += len(part)
+        if size > limit:
+            raise too_large
+    raw = b"".join(chunks)
     if not raw.strip() and empty is not None:
         return empty
     try:
@@ -75,14 +86,27 @@ def failed_response(exc: TurnFailed) -> Response:
     )
 
 
-def answer_headers(turn_id: str, model: str, profile: str, fallback: bool) -> dict[str, str]:
-    return {
-        "x-clawgate-turn": turn_id,
-        "x-clawgate-model": model,
-        "x-clawgate-profile": profile,
-        "x-clawgate-fallback": "true" if fallback else "false",
+def answer_headers(who: Answering | TurnResult) -> dict[str, str]:
+    """Who answered, as headers; and which request options that model's wire left out."""
+    headers = {
+        "x-clawgate-turn": who.turn_id,
+        "x-clawgate-model": who.model,
+        "x-clawgate-profile": who.profile,
+        "x-clawgate-fallback": "true" if who.fallback else "false",
     }
+    if who.dropped:
+        headers["x-clawgate-dropped-params"] = ", ".join(who.dropped)
+    return headers
 
 
-def answer_facts(turn_id: str, model: str, profile: str, fallback: bool) -> dict[str, Any]:
-    return {"turn": turn_id, "model": model, "profile": profile, "fallback": fallback}
+def answer_facts(who: Answering | TurnResult) -> dict[str, Any]:
+    """The same, for the ``clawgate`` object of the body."""
+    facts: dict[str, Any] = {
+        "turn": who.turn_id,
+        "model": who.model,
+        "profile": who.profile,
+        "fallback": who.fallback,
+    }
+    if who.dropped:
+        facts["dropped"] = list(who.dropped)
+    return facts

@@ -1,76 +1,31 @@
-"""The OpenAI wire shapes of the gateway's API: what a chat completion request may hold, and
-the completion, chunk and error bodies it answers with (CONFIG.md, "The gateway's
-OpenAI-compatible API")."""
+"""The OpenAI wire shapes of the gateway's API: the completion, chunk and error bodies it
+answers with, and how a bad body is reported (CONFIG.md, "The gateway's OpenAI-compatible
+API"). The request's own shape is `_chat_request`."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from clawgate.failures import FailureClass as F
-from clawgate.providers import Message, ToolCall, ToolCallDelta, Usage
+from clawgate.providers import ToolCall, ToolCallDelta, Usage
 
 __all__ = [
     "DEFAULT_MODELS",
-    "ChatRequest",
     "RequestError",
     "chunk",
     "completion",
     "error_body",
-    "parse_request",
     "status_for",
     "tool_call_delta",
     "tool_calls",
+    "validate",
 ]
 
 # `model` values that mean "the configured default chain".
 DEFAULT_MODELS = frozenset({"clawgate", "default"})
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ChatMessage(_Strict):
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[dict[str, Any]]
-    name: str | None = None
-
-
-class StreamOptions(_Strict):
-    include_usage: bool = False
-
-
-class ChatRequest(_Strict):
-    model: str = Field(min_length=1)
-    messages: list[ChatMessage] = Field(min_length=1)
-    models: list[str] | None = None  # the OpenRouter convention: an explicit ordered chain
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(default=None, gt=0)
-    max_completion_tokens: int | None = Field(default=None, gt=0)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    n: Literal[1] | None = None
-    user: str | None = None
-    metadata: dict[str, str] | None = None
-
-    def chat_messages(self) -> tuple[Message, ...]:
-        out = []
-        for m in self.messages:
-            text = m.content if isinstance(m.content, str) else _text_parts(m.content)
-            out.append(Message("system" if m.role == "developer" else m.role, text))
-        return tuple(out)
-
-
-def _text_parts(parts: list[dict[str, Any]]) -> str:
-    texts = []
-    for part in parts:
-        if part.get("type") != "text" or not isinstance(part.get("text"), str):
-            raise RequestError("only text content parts are supported", param="messages")
-        texts.append(part["text"])
-    return "".join(texts)
 
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -100,10 +55,6 @@ def validate(model: type[Body], document: object, *, what: str = "") -> Body:
             for where, e in zip(places, exc.errors(), strict=True)
         ]
         raise RequestError(what + "; ".join(problems), param=places[0] or None) from None
-
-
-def parse_request(document: object) -> ChatRequest:
-    return validate(ChatRequest, document)
 
 
 def error_body(
@@ -137,14 +88,19 @@ def status_for(failure: F) -> int:
     return 502
 
 
-def _usage(usage: Usage | None) -> dict[str, int] | None:
+def _usage(usage: Usage | None) -> dict[str, Any] | None:
     if usage is None:
         return None
-    return {
+    body: dict[str, Any] = {
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.input_tokens + usage.output_tokens,
     }
+    if usage.cached_tokens is not None:
+        body["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+    if usage.reasoning_tokens is not None:
+        body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return body
 
 
 def completion(
@@ -154,7 +110,11 @@ def completion(
     finish_reason: str,
     usage: Usage | None,
     clawgate: dict[str, Any],
+    calls: tuple[ToolCall, ...] = (),
 ) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
+    if calls:
+        message["tool_calls"] = tool_calls(calls)
     return {
         "id": f"chatcmpl-{turn_id}",
         "object": "chat.completion",
@@ -163,7 +123,7 @@ def completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
+                "message": message,
                 "finish_reason": finish_reason,
             }
         ],

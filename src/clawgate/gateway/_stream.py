@@ -17,8 +17,9 @@ import anyio
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from clawgate.gateway._chat_request import ChatRequest
 from clawgate.gateway._http import answer_facts, answer_headers
-from clawgate.gateway._openai import ChatRequest, chunk, error_body, tool_call_delta
+from clawgate.gateway._openai import chunk, error_body, tool_call_delta
 from clawgate.gateway._runtimes import Lease
 from clawgate.providers import TextDelta, ToolCallDelta
 from clawgate.runtime import Answering, Runtime, TurnEvent, TurnFailed, TurnRequest, TurnResult
@@ -42,7 +43,9 @@ async def stream_answer(lease: Lease[Runtime], turn: TurnRequest, chat: ChatRequ
                 first = event
                 break
             if isinstance(event, TurnResult):  # an empty answer: no text, straight to the end
-                first = Answering(event.turn_id, event.model, event.profile, event.fallback)
+                first = Answering(
+                    event.turn_id, event.model, event.profile, event.fallback, event.dropped
+                )
                 done = event
                 break
         assert first is not None, "a turn stream ends with a TurnResult or raises"
@@ -53,14 +56,13 @@ async def stream_answer(lease: Lease[Runtime], turn: TurnRequest, chat: ChatRequ
             finally:
                 await lease.release()
         raise
-    facts = (first.turn_id, first.model, first.profile, first.fallback)
     include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
     return _LeasedStream(
         _sse(events, first, done, include_usage),
         events,
         lease,
         media_type="text/event-stream",
-        headers={**answer_headers(*facts), "cache-control": "no-cache"},
+        headers={**answer_headers(first), "cache-control": "no-cache"},
     )
 
 
@@ -117,12 +119,11 @@ async def _sse(
                     done = event
     except TurnFailed as exc:
         # Content was sent: the answer is cut. Say so in-band; never a normal finish.
-        facts = answer_facts(turn, model, first.profile, first.fallback)
-        cut = {**facts, "error": exc.code}
+        cut = {**answer_facts(first), "error": exc.code}
         yield _data(chunk(turn, model, finish_reason="error", clawgate=cut))
         yield _data(error_body(exc.message, code=exc.code, type_="api_error"))
     if done is not None:
-        facts = answer_facts(done.turn_id, done.model, done.profile, done.fallback)
+        facts = answer_facts(done)
         yield _data(chunk(turn, model, finish_reason=done.finish_reason, clawgate=facts))
         if include_usage:
             yield _data(chunk(turn, model, usage=done.usage, choices=False))
