@@ -16,11 +16,14 @@ from clawgate.config import ProviderSettings
 
 __all__ = [
     "BILLING",
+    "Abilities",
     "BillingKind",
+    "Capability",
     "CredentialKind",
     "LoginMethod",
     "ProviderFacts",
     "TokenShape",
+    "abilities",
     "facts",
     "register",
     "repair",
@@ -48,6 +51,22 @@ class TokenShape:
     what: str  # for the refusal: "an Anthropic setup token (made by …)"
 
 
+Capability = Literal["tools", "image", "json_schema", "reasoning"]
+
+
+@dataclass(frozen=True)
+class Abilities:
+    """What a provider's models can do, unless the config says otherwise for one model."""
+
+    tools: bool = True
+    image: bool = False
+    json_schema: bool = False
+    reasoning: bool = False
+
+    def lacks(self, needs: frozenset[Capability]) -> tuple[Capability, ...]:
+        return tuple(sorted(n for n in needs if not getattr(self, n)))
+
+
 @dataclass(frozen=True)
 class ProviderFacts:
     id: str
@@ -55,6 +74,9 @@ class ProviderFacts:
     logins: tuple[LoginMethod, ...] = ()  # the first is the default; () means a key only
     token_shape: TokenShape | None = None
     default_models: tuple[str, ...] = ()
+    # A provider id of your own (Ollama, vLLM, …) is taken to do text and tools only, as
+    # OpenClaw takes a custom model: say `input: ["text", "image"]` on a model that sees.
+    abilities: Abilities = Abilities()
 
     @property
     def billing(self) -> BillingKind:
@@ -121,6 +143,22 @@ def facts(provider: str, settings: ProviderSettings | None = None) -> ProviderFa
         logins,
         known.token_shape if known else None,
         known.default_models if known else (),
+        known.abilities if known else Abilities(),
+    )
+
+
+def abilities(provider: str, model: str, settings: ProviderSettings | None) -> Abilities:
+    """What ``provider/model`` can do: the provider's defaults, then the model's own entry
+    in ``models.providers.<provider>.models``."""
+    found = facts(provider, settings).abilities
+    entry = next((m for m in settings.models if m.id == model), None) if settings else None
+    if entry is None:
+        return found
+    return Abilities(
+        tools=found.tools if entry.tools is None else entry.tools,
+        image=found.image if entry.input is None else "image" in entry.input,
+        json_schema=found.json_schema if entry.json_schema is None else entry.json_schema,
+        reasoning=found.reasoning if entry.reasoning is None else entry.reasoning,
     )
 
 
@@ -132,11 +170,18 @@ _DECLARED: Mapping[str, CredentialKind] = {
     "token": "token",
 }
 
+_EVERYTHING = Abilities(tools=True, image=True, json_schema=True, reasoning=True)
+
 for _entry in (
-    ProviderFacts("local", "none", default_models=("smollm2-135m",)),
-    ProviderFacts("openai", "api_key", default_models=("gpt-4.1-mini",)),
+    # SmolLM2-135M has no tool-calling chat template and no eyes.
+    ProviderFacts("local", "none", default_models=("smollm2-135m",), abilities=Abilities(False)),
+    ProviderFacts("openai", "api_key", default_models=("gpt-4.1-mini",), abilities=_EVERYTHING),
     ProviderFacts(
-        "openai-codex", "oauth", ("browser", "device-code"), default_models=("gpt-5-codex",)
+        "openai-codex",
+        "oauth",
+        ("browser", "device-code"),
+        default_models=("gpt-5-codex",),
+        abilities=_EVERYTHING,
     ),
     ProviderFacts(
         "anthropic",
@@ -144,7 +189,15 @@ for _entry in (
         ("paste-token",),
         TokenShape("sk-ant-oat01-", "an Anthropic setup token (made by `claude setup-token`)"),
         default_models=("claude-sonnet-4-5",),
+        # The Messages API has no response_format: a JSON-schema turn goes elsewhere.
+        abilities=Abilities(tools=True, image=True, json_schema=False, reasoning=True),
     ),
-    ProviderFacts("github-copilot", "token", ("device-code",), default_models=("gpt-4.1",)),
+    ProviderFacts(
+        "github-copilot",
+        "token",
+        ("device-code",),
+        default_models=("gpt-4.1",),
+        abilities=Abilities(tools=True, image=True, json_schema=True),
+    ),
 ):
     register(_entry)

@@ -75,7 +75,11 @@ class Source:
 
 
 SETTINGS = Settings.model_validate(
-    {"agents": {"defaults": {"model": {"primary": "remote/m", "fallbacks": []}}}}
+    {
+        "agents": {"defaults": {"model": {"primary": "remote/m", "fallbacks": []}}},
+        # A provider of one's own does text and tools; this model also sees.
+        "models": {"providers": {"remote": {"models": [{"id": "m", "input": ["text", "image"]}]}}},
+    }
 )
 
 
@@ -161,3 +165,53 @@ async def test_a_stream_cut_after_a_tool_call_delta_ends_with_an_error() -> None
     assert events[1:] == [PIECES[0]]
     assert info.value.code == "stream_broken"
     assert info.value.partial
+
+
+BLIND = Settings.model_validate(
+    {
+        "agents": {"defaults": {"model": {"primary": "blind/m", "fallbacks": ["remote/m"]}}},
+        "models": {"providers": {"remote": {"models": [{"id": "m", "input": ["text", "image"]}]}}},
+    }
+)
+PICTURE = Message("user", (TextPart("What is this?"), ImagePart("https://example.org/a.png")))
+
+
+async def test_a_model_that_cannot_see_is_skipped_for_an_image_turn() -> None:
+    provider = Scripted([TextDelta("A cat."), Completed("stop", model="m")])
+    result = await Runtime(BLIND, Source(provider)).complete(TurnRequest((PICTURE,)))
+    assert result.model == "remote/m"
+    skipped = result.attempts[0]
+    assert (skipped.candidate, skipped.decision, skipped.reason) == (
+        "blind/m",
+        "skip_capability",
+        "capability",
+    )
+    assert skipped.message == "blind/m cannot take image"
+    assert len(provider.requests) == 1  # only the model that can see was asked
+
+
+async def test_when_no_model_can_take_the_turn_it_is_a_bad_request() -> None:
+    text_only = Settings.model_validate(
+        {"agents": {"defaults": {"model": {"primary": "blind/m", "fallbacks": ["local/x"]}}}}
+    )
+    provider = Scripted()
+    with pytest.raises(TurnFailed) as info:
+        await Runtime(text_only, Source(provider)).complete(TurnRequest((PICTURE,)))
+    assert info.value.code == "bad_request"
+    assert "blind/m cannot take image" in info.value.message
+    assert "local/x cannot take image" in info.value.message
+    assert [a.decision for a in info.value.attempts] == ["skip_capability"] * 2
+    assert provider.requests == []
+
+
+async def test_a_tool_history_needs_tools_even_without_tool_definitions() -> None:
+    no_tools = Settings.model_validate(
+        {
+            "agents": {"defaults": {"model": {"primary": "remote/m", "fallbacks": []}}},
+            "models": {"providers": {"remote": {"models": [{"id": "m", "tools": False}]}}},
+        }
+    )
+    answer = Message("tool", "42", tool_call_id="call_1")
+    with pytest.raises(TurnFailed) as info:
+        await Runtime(no_tools, Source(Scripted())).complete(TurnRequest((answer,)))
+    assert "remote/m cannot take tools" in info.value.message

@@ -85,6 +85,12 @@ class Timeouts(_Section):
 class ProviderModel(_Section):
     id: str = Field(min_length=1)
     context_window: int | None = Field(default=None, gt=0)
+    # What the model can do, where it differs from its provider's defaults (OpenClaw's model
+    # entry spells the first two the same way): a turn that needs more skips the model.
+    input: list[Literal["text", "image"]] | None = None
+    reasoning: bool | None = None
+    tools: bool | None = None
+    json_schema: bool | None = None
     # Only for the local provider: a GGUF file on disk.
     path: str | None = None
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from clawgate.catalog import BillingKind
+from clawgate.catalog import BillingKind, Capability, abilities
 from clawgate.config import Settings
 from clawgate.errors import ClawgateError
 
@@ -47,14 +47,14 @@ class Candidate:
         return f"{self.provider}/{self.model}"
 
 
-SkipDecision = Literal["skip_policy", "skip_needs_login"]
+SkipDecision = Literal["skip_policy", "skip_needs_login", "skip_capability"]
 
 
 @dataclass(frozen=True)
 class Skip:
     candidate: Candidate
     decision: SkipDecision
-    reason: str  # policy_billing_kind, auth_dead, no_profile, unresolved
+    reason: str  # policy_billing_kind, auth_dead, no_profile, unresolved, capability
     message: str
     fix: str | None = None
 
@@ -124,9 +124,11 @@ def plan(
     *,
     models: Sequence[str] | None = None,
     profiles: ProfileSource | None = None,
+    needs: frozenset[Capability] = frozenset(),
 ) -> Plan:
     """An explicit model is strict (no fallbacks); the configured default, or an explicit
-    ``models`` list, walks the chain."""
+    ``models`` list, walks the chain. A model that lacks a capability the turn ``needs``
+    (tools, images, a JSON schema) stays in the plan as a skip, so the record says why."""
     if models:
         refs, strict = list(models), False
     elif requested:
@@ -142,6 +144,7 @@ def plan(
     for ref in refs:
         provider, model = resolve_ref(ref, settings)
         context = context_tokens(settings, provider, model)
+        lacks = abilities(provider, model, settings.models.providers.get(provider)).lacks(needs)
         infos = source.profiles(provider)
         if fallthrough == "none":
             infos = infos[:1]  # no profile rotation at all
@@ -151,6 +154,18 @@ def plan(
                 continue
             seen.add(key)
             candidate = Candidate(provider, model, info.profile_id, info.billing, context)
+            if lacks:
+                steps.append(
+                    Skip(
+                        candidate,
+                        "skip_capability",
+                        "capability",
+                        f"{provider}/{model} cannot take {', '.join(lacks)}",
+                        f"add a model that can to the chain, or say what {provider}/{model} "
+                        f"can in models.providers.{provider}.models (input, tools, jsonSchema)",
+                    )
+                )
+                continue
             if turn_billing is None:
                 turn_billing = info.billing  # the preferred candidate sets the turn's kind
             if not info.usable:

@@ -357,6 +357,15 @@ def _failed(walk: _Walk, records: tuple[AttemptRecord, ...]) -> RouteFailed:
             replace(last, message=f"no model could answer. Tried {tried}"), attempts=records
         )
     # Nothing was attempted: every candidate was skipped.
+    if records and all(r.decision == "skip_capability" for r in records):
+        # The request asks for what no model in its chain can do: the caller's to change.
+        considered = "; ".join(dict.fromkeys(r.message or r.candidate for r in records))
+        failure = Failure(
+            FailureClass.BAD_REQUEST,
+            f"no model in the chain can take this request: {considered}",
+            fix=next((s.fix for s in walk.plan.steps if isinstance(s, Skip) and s.fix), None),
+        )
+        return RouteFailed(failure, attempts=records)
     skipped = "; ".join(f"{r.candidate} ({r.profile}): {r.reason}" for r in records)
     needs_login = any(r.decision == "skip_needs_login" for r in records)
     fixes = [s.fix for s in walk.plan.steps if isinstance(s, Skip) and s.fix]

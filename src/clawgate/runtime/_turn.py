@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
 from clawgate.auth import Broker
+from clawgate.catalog import Capability
 from clawgate.clock import Clock, SystemClock
 from clawgate.config import Settings
 from clawgate.providers import (
@@ -97,7 +98,9 @@ class Runtime:
             budget=budget,
         )
 
-    def plan(self, request: TurnRequest) -> Plan:
+    def plan(self, request: TurnRequest, messages: Sequence[Message] | None = None) -> Plan:
+        """The turn's candidates; ``messages`` (history included) decide what a model must be
+        able to take, the request's own messages when not given."""
         models: list[str] | None = list(request.models) or None
         if request.model and request.fallbacks:
             selection = self.settings.agents.defaults.model
@@ -107,17 +110,18 @@ class Runtime:
             None if models else request.model,
             models=models,
             profiles=self.profiles,
+            needs=needs(request.options, request.messages if messages is None else messages),
         )
 
     async def stream(self, request: TurnRequest) -> AsyncGenerator[TurnEvent, None]:
         turn_id = uuid.uuid4().hex
         started = self.clock.now()
-        route = self.plan(request)
         history: list[Message] = []
         if request.session and self.state:
             stored = self.state.sessions.history(request.session)
             history = [_replayed(m) for m in stored]
         messages = (*history, *request.messages)
+        route = self.plan(request, messages)
 
         def build(c: Candidate) -> ModelRequest:
             return ModelRequest(
@@ -210,3 +214,16 @@ def _replayed(stored: StoredMessage) -> Message:
     if stored.body is None:  # written before whole messages were kept: text only
         return Message(stored.role, stored.content)  # type: ignore[arg-type]
     return from_record(json.loads(stored.body))
+
+
+def needs(options: Options, messages: Sequence[Message]) -> frozenset[Capability]:
+    """What a model must be able to do to take this turn (history included: a past tool call
+    or image is sent again)."""
+    found: set[Capability] = set()
+    if options.tools or any(m.tool_calls or m.role == "tool" for m in messages):
+        found.add("tools")
+    if any(m.has_images for m in messages):
+        found.add("image")
+    if options.response_format is not None and options.response_format.type == "json_schema":
+        found.add("json_schema")
+    return frozenset(found)
