@@ -178,6 +178,7 @@ def turn_request(chat: ChatRequest) -> TurnRequest:
         max_tokens=chat.max_completion_tokens or chat.max_tokens,
         temperature=chat.temperature,
         options=_options(chat),
+        stream=chat.stream,
     )
 
 

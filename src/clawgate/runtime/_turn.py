@@ -55,6 +55,9 @@ class TurnRequest:
     fallbacks: bool = False  # an explicit model opts in to the configured fallbacks
     session: str | None = None  # history is read from and written to state.db
     restartable: bool = False  # the caller can replace a broken answer (chat, terminal)
+    # False: the caller wants the whole answer at once, so the upstream is asked for one
+    # JSON answer where it can give one (no per-event cost); the events are the same.
+    stream: bool = True
     max_tokens: int | None = None
     temperature: float | None = None
     options: Options = field(default_factory=Options)  # tools, output format, sampling
@@ -131,6 +134,7 @@ class Runtime:
                 temperature=request.temperature,
                 session_id=request.session or turn_id,
                 options=request.options,
+                stream=request.stream,
             )
 
         routed = self.router.route(route, build, turn_id=turn_id, restartable=request.restartable)
