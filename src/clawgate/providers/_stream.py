@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from clawgate.errorbody import ErrorBody, error_from
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
-from clawgate.providers._events import Completed, StreamEvent, TextDelta, Usage
+from clawgate.providers._events import Completed, StreamEvent, Usage, is_content
 from clawgate.providers._http import Exchange
 
 __all__ = [
@@ -56,7 +56,7 @@ async def relay(exchange: Exchange, wire: Wire) -> AsyncGenerator[StreamEvent, N
         async with contextlib.aclosing(decoded):
             async for data in decoded:
                 for event in wire.feed(data):
-                    if isinstance(event, TextDelta):
+                    if is_content(event):
                         exchange.deadlines.content()
                     yield event
                 if wire.done:

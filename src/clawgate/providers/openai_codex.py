@@ -3,8 +3,10 @@ ChatGPT login (AUTH.md, "Provider facts").
 
 Turns go to ``{baseUrl}/codex/responses`` (Responses API, always streamed: the backend takes
 nothing else) with the ChatGPT account id, ``OpenAI-Beta: responses=experimental``, the
-``originator`` and a ``session_id``. Its usage limits arrive as ``usage_limit_reached`` (with
-``resets_at``) and ``usage_not_included`` and classify as quota and entitlement.
+``originator`` and a ``session_id``. The body is the Responses API's without what the backend
+refuses (`_responses.body` with ``backend=True``; `dropped` names it). Its usage limits arrive
+as ``usage_limit_reached`` (with ``resets_at``) and ``usage_not_included`` and classify as
+quota and entitlement.
 `OpenAICodexProvider.usage` reads the 5-hour and weekly windows from ``{baseUrl}/wham/usage``.
 """
 
@@ -12,11 +14,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Any
 
 import httpx
 
 from clawgate.auth import Access, Credential, bearer
+from clawgate.providers import _responses
 from clawgate.providers._conversation import ModelRequest
 from clawgate.providers._events import StreamEvent, UsageWindow, UsageWindows
 from clawgate.providers._provider import HttpProvider, needs_profile
@@ -71,14 +75,18 @@ class OpenAICodexProvider(HttpProvider):
     ) -> AsyncGenerator[StreamEvent, None]:
         if access is None:
             raise needs_profile(self.name, self.settings)
-        return self.responses(
+        return self.call(
             self.url("/codex/responses"),
-            request,
+            _responses.body(request, stream=True, backend=True),
             stream=True,
-            limits=False,
+            wire=_responses.ResponsesStream(self.name, request.model),
+            parse=partial(_responses.from_json, self.name, request.model),
             headers=self._headers(request.session_id),
             auth=access.auth(_account),
         )
+
+    def dropped(self, request: ModelRequest) -> tuple[str, ...]:
+        return _responses.dropped(request, backend=True)
 
     async def usage_windows(self, access: Access | None) -> UsageWindows | None:
         """The subscription's 5-hour and weekly windows, from ``/wham/usage``."""
