@@ -134,9 +134,12 @@ def facts(provider: str, settings: ProviderSettings | None = None) -> ProviderFa
         logins = ("browser", "device-code")  # any OAuth 2.0 issuer: RFC 8252 and RFC 8628
     if declared is not None:
         credential = _DECLARED[declared]
+    elif known is not None:
+        credential = known.credential
     else:
-        # Not built in and nothing declared: a keyless server (Ollama, llama.cpp, vLLM).
-        credential = known.credential if known else "none"
+        # Not built in and nothing declared: an issuer means logging in; otherwise a keyless
+        # server (Ollama, llama.cpp, vLLM).
+        credential = "oauth" if has_issuer else "none"
     return ProviderFacts(
         provider,
         credential,

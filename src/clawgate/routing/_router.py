@@ -59,9 +59,10 @@ class RouteFailed(Failed):
 class _Walk:
     """The mutable state of one walk."""
 
-    def __init__(self, plan: Plan, turn_id: str) -> None:
+    def __init__(self, plan: Plan, turn_id: str, started: float) -> None:
         self.plan = plan
         self.turn_id = turn_id
+        self.started = started
         self.records: list[AttemptRecord] = []
         self.attempts = 0
         self.last: Failure | None = None
@@ -139,8 +140,8 @@ class Router:
     ) -> AsyncGenerator[TurnEvent, None]:
         """The turn's events (`Answering`, content, `Restart`, then one `TurnResult`), or
         `RouteFailed`."""
-        walk = _Walk(plan, turn_id)
-        started = self.clock.monotonic()
+        walk = _Walk(plan, turn_id, self.clock.monotonic())
+        started = walk.started
         generations = {
             c: self.broker.generation(c.profile) if self.broker else None for c in plan.candidates
         }
