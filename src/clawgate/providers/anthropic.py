@@ -2,11 +2,13 @@
 setup token (``Authorization: Bearer`` plus ``anthropic-beta: oauth-2025-04-20``).
 
 ``overloaded_error`` (HTTP 529) classifies as overloaded; a too-long prompt as context
-overflow (see `anthropic_context_overflow`).
+overflow (see `anthropic_context_overflow`). What the Messages API cannot say of a request is
+left out and named by `dropped` (`_messages_encode`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator
 from functools import partial
 
@@ -50,18 +52,26 @@ class AnthropicProvider(HttpProvider):
     def classify_more(self, error: ErrorBody) -> FailureClass | None:
         return anthropic_context_overflow(error)
 
-    def stream(
+    def dropped(self, request: ModelRequest) -> tuple[str, ...]:
+        return _messages.dropped(request)
+
+    async def stream(
         self, request: ModelRequest, access: Access | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
-        return self.call(
+        # A conversation the API cannot take fails here, as the stream's first step.
+        document = _messages.body(request, stream=request.stream)
+        events = self.call(
             self.url("/v1/messages"),
-            _messages.body(request, stream=request.stream),
+            document,
             stream=request.stream,
             wire=_messages.MessagesStream(self.name, request.model),
             parse=partial(_messages.from_json, self.name, request.model),
             headers={"anthropic-version": API_VERSION},
             auth=access.auth(_credential) if access else None,
         )
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield event
 
 
 SPEC = ProviderSpec(
