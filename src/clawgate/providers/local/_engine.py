@@ -65,6 +65,10 @@ class Engine:
                 raise Failed(
                     Failure(FailureClass.BAD_REQUEST, f"local model rejected the request: {exc}")
                 ) from None
+            except RuntimeError as exc:  # and reports its own failures this way
+                raise Failed(
+                    Failure(FailureClass.SERVER_ERROR, f"local model failed: {exc}")
+                ) from None
 
 
 _engines: dict[Path, Engine] = {}
