@@ -88,6 +88,9 @@ class ProviderModel(_Section):
     # What the model can do, where it differs from its provider's defaults (OpenClaw's model
     # entry spells the first two the same way): a turn that needs more skips the model.
     input: list[Literal["text", "image"]] | None = None
+    # The wire this model is served on, where a provider serves models on more than one
+    # (GitHub Copilot serves some only on its Responses endpoint).
+    api: ProviderApi | None = None
     reasoning: bool | None = None
     tools: bool | None = None
     json_schema: bool | None = None

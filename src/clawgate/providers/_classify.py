@@ -179,6 +179,10 @@ class Classifier:
             F.BILLING: f"add credit or fix billing for this {self.provider} account",
             F.CONTEXT_OVERFLOW: "shorten the conversation, or use a model with a larger context",
             F.MODEL_NOT_FOUND: (f"check the model id and models.providers.{self.provider}.baseUrl"),
+            F.UNAVAILABLE: (
+                f"serve this model on the API it takes: models.providers.{self.provider}.models "
+                '[{"id": "<model>", "api": "openai-responses"}], or choose another model'
+            ),
         }.get(failure)
 
     def exception(self, exc: httpx.TransportError, *, answered: bool) -> Failed:
