@@ -1,31 +1,49 @@
 """What the gateway adds on top of the model it relays: a minimal upstream on loopback (the
 tests' fake model API), called directly and through a running `clawgate gateway run`.
 
-    .venv/bin/python bench/overhead.py [--requests N] [--concurrency C]
+    .venv/bin/python bench/overhead.py [--requests N] [--concurrency C] [--tokens T]
+                                       [--gateway-src DIR]
 
 Prints a table: added latency p50/p99 at concurrency 1, throughput at concurrency C, streaming
-time-to-first-token with and without the gateway, and the gateway's RSS idle and after load.
-Asserts nothing.
+time-to-first-token with and without the gateway, and the gateway's RSS idle and after load;
+and whether the gateway asked the upstream for a streamed answer when its caller did not.
+``--tokens`` makes each answer that many deltas long (a long answer is where relaying a stream
+costs); ``--gateway-src`` runs another checkout's ``src/`` as the gateway, to compare before
+and after a change. Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from tests.fakes.model_api import FakeModelAPI
+from tests.fakes.model_api import FakeModelAPI, Reply, Seen, chat_frames, chat_json, stream
 from tests.gateway.running import start_gateway
 
 BODY = {"model": "up/m", "messages": [{"role": "user", "content": "Say hello."}]}
+
+
+def answers(tokens: int) -> Callable[[Seen], Reply]:
+    """Every answer ``tokens`` deltas long, streamed or as one JSON body as asked."""
+    parts = ("tok ",) * tokens
+
+    def answer(seen: Seen) -> Reply:
+        if isinstance(seen.body, dict) and seen.body.get("stream") is True:
+            return stream(chat_frames(parts).all())
+        return Reply(body=chat_json(parts))
+
+    return answer
 
 
 def rss_mib(pid: int) -> float:
@@ -71,20 +89,33 @@ async def first_token(
         seen: float | None = None
         async with http.stream("POST", url, json={**BODY, "stream": True}, headers=headers) as r:
             async for line in r.aiter_lines():  # read to the end, note the first text
-                if seen is None and ('"content": "H' in line or '"content":"H' in line):
+                if seen is None and _has_text(line):
                     seen = time.perf_counter() - start
         assert seen is not None
         out.append(seen)
     return out
 
 
+def _has_text(line: str) -> bool:
+    if not line.startswith("data: {"):
+        return False
+    choices = json.loads(line[len("data: ") :]).get("choices") or [{}]
+    return bool(choices[0].get("delta", {}).get("content"))
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
 
 
-async def main(requests: int, concurrency: int) -> None:
+async def main(requests: int, concurrency: int, tokens: int, gateway_src: Path | None) -> None:
+    environ = {}
+    if gateway_src is not None:
+        # Another checkout's gateway: its own code, and the token through the environment
+        # (where an older version keeps its token may differ).
+        environ = {"PYTHONPATH": str(gateway_src), "CLAWGATE_GATEWAY_TOKEN": "cg-bench-token"}
     with FakeModelAPI() as api, tempfile.TemporaryDirectory() as tmp:
-        running = start_gateway(Path(tmp) / "state", api)
+        api.default = answers(tokens)
+        running = start_gateway(Path(tmp) / "state", api, environ=environ)
         process, gateway, token = running.process, running.url, running.token
         try:
             direct_url = f"{api.url}/up/v1/chat/completions"
@@ -96,7 +127,9 @@ async def main(requests: int, concurrency: int) -> None:
                 await latencies(http, direct_url, 20, {})
                 idle = rss_mib(process.pid)
                 direct = await latencies(http, direct_url, requests, {})
+                api.seen.clear()
                 via = await latencies(http, via_url, requests, auth)
+                relayed = sum(1 for s in api.seen if isinstance(s.body, dict) and s.body["stream"])
                 tput_direct = await throughput(http, direct_url, requests, concurrency, {})
                 tput_via = await throughput(http, via_url, requests, concurrency, auth)
                 ttft_direct = await first_token(http, direct_url, requests // 4, {})
@@ -104,7 +137,11 @@ async def main(requests: int, concurrency: int) -> None:
                 loaded = rss_mib(process.pid)
         finally:
             running.stop()
-    print(f"{requests} requests, concurrency {concurrency}, fake upstream on loopback, 2 cores")
+    print(
+        f"{requests} requests, concurrency {concurrency}, answers of {tokens} deltas, "
+        "fake upstream on loopback, 2 cores"
+    )
+    print(f"non-streamed calls the gateway sent upstream streamed: {relayed} of {len(via)}")
     print(f"{'':28}{'direct':>10}{'gateway':>10}{'added':>10}")
     for name, d, g in (
         ("latency p50 (ms)", pct(direct, 50), pct(via, 50)),
@@ -121,5 +158,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--tokens", type=int, default=3, help="deltas per answer")
+    parser.add_argument("--gateway-src", type=Path, help="run this src/ as the gateway")
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.concurrency))
+    asyncio.run(main(args.requests, args.concurrency, args.tokens, args.gateway_src))

@@ -590,6 +590,8 @@ class FakeModelAPI:
         # Checks each request's credential first (e.g. against a real authorization server);
         # a Reply it returns is sent instead of the scripted one.
         self.authorize: Callable[[Seen], Reply | None] | None = None
+        # The answer when nothing is queued: each path's documented success by default.
+        self.default: Callable[[Seen], Reply] = _default
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self._stop = threading.Event()
@@ -609,6 +611,7 @@ class FakeModelAPI:
         self.routes.clear()
         self.seen.clear()
         self.authorize = None
+        self.default = _default
 
     def paths(self, prefix: str) -> list[Seen]:
         return [s for s in self.seen if s.path.startswith(prefix)]
@@ -617,7 +620,7 @@ class FakeModelAPI:
         for prefix, queue in self.routes.items():
             if queue and seen.path.startswith(prefix):
                 return queue.popleft()
-        return self.replies.popleft() if self.replies else _default(seen)
+        return self.replies.popleft() if self.replies else self.default(seen)
 
     def __enter__(self) -> FakeModelAPI:
         self._accepting.start()

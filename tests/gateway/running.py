@@ -73,10 +73,14 @@ class RunningGateway:
         return code
 
 
-def start_gateway(state: Path, api: FakeModelAPI, *extra: str) -> RunningGateway:
+def start_gateway(
+    state: Path, api: FakeModelAPI, *extra: str, environ: dict[str, str] | None = None
+) -> RunningGateway:
+    """A gateway process on ``state`` with the tests' config; ``environ`` adds to its
+    environment (a bench may run another checkout's clawgate through PYTHONPATH)."""
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
     (state / "clawgate.json").write_text(json.dumps(config(api.url)))
-    env = {"CLAWGATE_STATE_DIR": str(state), "PATH": os.environ.get("PATH", "")}
+    env = {"CLAWGATE_STATE_DIR": str(state), "PATH": os.environ.get("PATH", ""), **(environ or {})}
     token = CliRunner().invoke(cli, ["gateway", "token"], obj=App(env)).stdout.strip()
     process = subprocess.Popen(
         [sys.executable, "-m", "clawgate", "gateway", "run", "--port", "0", *extra],
@@ -86,9 +90,15 @@ def start_gateway(state: Path, api: FakeModelAPI, *extra: str) -> RunningGateway
         text=True,
     )
     assert process.stderr is not None
-    banner = process.stderr.readline()  # the gateway says where it listens once it does
+    said = []  # config warnings may come first; then where it listens, once it does
+    banner = ""
+    while "listening on" not in banner and len(said) < 20:
+        banner = process.stderr.readline()
+        said.append(banner)
+        if not banner:
+            break
     if "listening on" not in banner:
         process.kill()
-        raise RuntimeError(f"the gateway did not start: {banner}{process.stderr.read()}")
+        raise RuntimeError(f"the gateway did not start: {''.join(said)}{process.stderr.read()}")
     url = banner.split("listening on ", 1)[1].split()[0]
     return RunningGateway(process, url, token, env, state, banner)
