@@ -112,3 +112,39 @@ def test_a_session_key_carries_the_history_across_runs(
         "Hello there",
         "What is my name?",
     ]
+
+
+def test_an_image_goes_with_the_message(
+    state_env: dict[str, str], paths: Paths, api: FakeModelAPI, tmp_path: Path
+) -> None:
+    sees = {"api": "openai-completions", "baseUrl": f"{api.url}/up/v1"}
+    sees["models"] = [{"id": "m", "input": ["text", "image"]}]  # type: ignore[assignment]
+    write_config(paths, json.dumps({"models": {"providers": {"up": sees}}}))
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n")
+    result = run(state_env, "What is this?", "--model", "up/m", "--image", str(picture))
+    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+    content = api.paths("/up/")[-1].body["messages"][0]["content"]
+    assert content[0] == {"type": "text", "text": "What is this?"}
+    assert content[1]["image_url"]["url"] == "data:image/png;base64,iVBORw0KGgo="
+
+
+def test_an_image_for_a_model_that_cannot_see_is_refused_plainly(
+    state_env: dict[str, str], tmp_path: Path
+) -> None:
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n")
+    result = run(state_env, "What is this?", "--image", str(picture))
+    assert result.exit_code != 0
+    assert "local/smollm2-135m cannot take image" in result.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in result.stderr  # type: ignore[attr-defined]
+
+
+def test_a_file_that_is_not_an_image_is_a_usage_error(
+    state_env: dict[str, str], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    result = run(state_env, "Read this", "--image", str(notes))
+    assert result.exit_code == 2
+    assert "is not an image" in result.stderr  # type: ignore[attr-defined]
