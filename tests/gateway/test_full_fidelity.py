@@ -79,8 +79,22 @@ def api(_model_api: FakeModelAPI) -> Iterator[FakeModelAPI]:
     _model_api.reset()
 
 
+_CLIENTS: dict[str, openai.OpenAI] = {}
+
+
 def client(gateway: RunningGateway) -> openai.OpenAI:
-    return gateway.client()
+    """One SDK client per gateway, closed with the module (no pooled socket left to the GC)."""
+    if gateway.url not in _CLIENTS:
+        _CLIENTS[gateway.url] = gateway.client()
+    return _CLIENTS[gateway.url]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    for sdk in _CLIENTS.values():
+        sdk.close()
+    _CLIENTS.clear()
 
 
 def last_body(api: FakeModelAPI, prefix: str) -> dict[str, Any]:

@@ -65,7 +65,7 @@ async def test_openai_sends_the_key_as_bearer_and_asks_for_usage(harness: Harnes
         "messages": [{"role": "user", "content": "Say hello."}],
         "stream": True,
         "stream_options": {"include_usage": True},
-        "max_tokens": 64,
+        "max_completion_tokens": 64,  # OpenAI's spelling; other servers get max_tokens
         "temperature": 0.2,
     }
 

@@ -3,7 +3,7 @@
 say (`dropped`: nothing, since the conversation model is this wire's own shape).
 
 Messages keep their roles. A ``developer`` message is sent as ``developer`` only to OpenAI's
-own API (``developer=True``); every other Chat Completions server (GitHub Copilot, the
+own API (``openai=True``); every other Chat Completions server (GitHub Copilot, the
 OpenAI-compatible ones, the embedded llama.cpp engine) gets ``system``, since many refuse
 the newer role. Content is a string or typed parts (``text``, ``image_url`` with its
 ``detail``); an assistant's tool calls are ``tool_calls`` (its ``content`` null when it has
@@ -13,8 +13,9 @@ exposed reasoning has no request spelling here and is left out.
 
 Every option goes under its own Chat Completions name; the unknown fields in
 ``options.extra`` go unchanged (the fields clawgate builds — model, messages, stream — win).
-``max_tokens`` is sent as ``max_tokens`` to every server, OpenAI's included (OpenAI now
-documents ``max_completion_tokens``, which its reasoning models require; not sent yet).
+The answer's length cap is ``max_completion_tokens`` for OpenAI's own API (it deprecated
+``max_tokens``, which its reasoning models refuse) and ``max_tokens`` for every other server
+(llama.cpp, vLLM, Ollama and Copilot's older models know only that).
 """
 
 from __future__ import annotations
@@ -31,24 +32,24 @@ from clawgate.providers._conversation import (
     ResponseFormat,
     Tool,
 )
+from clawgate.providers._stream import present
 
 __all__ = ["body", "dropped"]
 
 
-def body(request: ModelRequest, *, stream: bool, developer: bool = False) -> dict[str, Any]:
-    """The request body; ``developer=True`` keeps the ``developer`` role (OpenAI's API)."""
+def body(request: ModelRequest, *, stream: bool, openai: bool = False) -> dict[str, Any]:
+    """The request body; ``openai=True`` is OpenAI's own API: the ``developer`` role kept,
+    the cap as ``max_completion_tokens``."""
     document: dict[str, Any] = dict(request.options.extra)
     document.update(
         model=request.model,
-        messages=[_message(m, developer=developer) for m in request.messages],
+        messages=[_message(m, developer=openai) for m in request.messages],
         stream=stream,
     )
     if stream:
         document["stream_options"] = {"include_usage": True}
-    if request.max_tokens is not None:
-        document["max_tokens"] = request.max_tokens
-    if request.temperature is not None:
-        document["temperature"] = request.temperature
+    cap = "max_completion_tokens" if openai else "max_tokens"
+    document.update(present(**{cap: request.max_tokens}, temperature=request.temperature))
     document.update(_options(request.options))
     return document
 
@@ -93,10 +94,7 @@ def _content(content: str | tuple[Part, ...]) -> str | list[dict[str, Any]]:
 def _part(part: Part) -> dict[str, Any]:
     if not isinstance(part, ImagePart):
         return {"type": "text", "text": part.text}
-    image: dict[str, Any] = {"url": part.url}
-    if part.detail is not None:
-        image["detail"] = part.detail
-    return {"type": "image_url", "image_url": image}
+    return {"type": "image_url", "image_url": present(url=part.url, detail=part.detail)}
 
 
 def _options(o: Options) -> dict[str, Any]:
@@ -115,42 +113,38 @@ def _options(o: Options) -> dict[str, Any]:
         sent["logit_bias"] = dict(o.logit_bias)
     if o.metadata:
         sent["metadata"] = dict(o.metadata)
-    for key, value in (
-        ("parallel_tool_calls", o.parallel_tool_calls),
-        ("top_p", o.top_p),
-        ("seed", o.seed),
-        ("presence_penalty", o.presence_penalty),
-        ("frequency_penalty", o.frequency_penalty),
-        ("logprobs", o.logprobs),
-        ("top_logprobs", o.top_logprobs),
-        ("reasoning_effort", o.reasoning_effort),
-        ("service_tier", o.service_tier),
-        ("user", o.user),
-    ):
-        if value is not None:
-            sent[key] = value
+    sent.update(
+        present(
+            parallel_tool_calls=o.parallel_tool_calls,
+            top_p=o.top_p,
+            seed=o.seed,
+            presence_penalty=o.presence_penalty,
+            frequency_penalty=o.frequency_penalty,
+            logprobs=o.logprobs,
+            top_logprobs=o.top_logprobs,
+            reasoning_effort=o.reasoning_effort,
+            service_tier=o.service_tier,
+            user=o.user,
+        )
+    )
     return sent
 
 
 def _tool(tool: Tool) -> dict[str, Any]:
-    function: dict[str, Any] = {"name": tool.name}
-    if tool.description is not None:
-        function["description"] = tool.description
-    if tool.parameters is not None:
-        function["parameters"] = dict(tool.parameters)
-    if tool.strict is not None:
-        function["strict"] = tool.strict
+    parameters = dict(tool.parameters) if tool.parameters is not None else None
+    function = present(
+        name=tool.name, description=tool.description, parameters=parameters, strict=tool.strict
+    )
     return {"type": "function", "function": function}
 
 
 def _format(given: ResponseFormat) -> dict[str, Any]:
     if given.type != "json_schema":
         return {"type": given.type}
-    schema: dict[str, Any] = {"name": given.name or "response"}
-    if given.description is not None:
-        schema["description"] = given.description
-    if given.schema is not None:
-        schema["schema"] = dict(given.schema)
-    if given.strict is not None:
-        schema["strict"] = given.strict
+    schema = present(
+        name=given.name or "response",
+        description=given.description,
+        schema=dict(given.schema) if given.schema is not None else None,
+        strict=given.strict,
+    )
     return {"type": "json_schema", "json_schema": schema}

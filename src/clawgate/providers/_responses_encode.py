@@ -30,6 +30,7 @@ from clawgate.providers._conversation import (
     ResponseFormat,
     Tool,
 )
+from clawgate.providers._stream import present
 
 __all__ = ["DEFAULT_INSTRUCTIONS", "body", "dropped"]
 
@@ -57,10 +58,8 @@ def body(
         "store": False,
     }
     if limits and not backend:
-        if request.max_tokens is not None:
-            document["max_output_tokens"] = request.max_tokens
-        if request.temperature is not None:
-            document["temperature"] = request.temperature
+        limited = present(max_output_tokens=request.max_tokens, temperature=request.temperature)
+        document.update(limited)
     document.update(_options(request.options, backend=backend))
     return document
 
@@ -98,25 +97,20 @@ def _options(o: Options, *, backend: bool) -> dict[str, Any]:
         sent["tool_choice"] = {"type": "function", "name": o.tool_choice.name}
     elif o.tool_choice is not None:
         sent["tool_choice"] = o.tool_choice
-    if o.parallel_tool_calls is not None:
-        sent["parallel_tool_calls"] = o.parallel_tool_calls
+    sent.update(present(parallel_tool_calls=o.parallel_tool_calls))
     if o.response_format is not None:
         sent["text"] = {"format": _format(o.response_format)}
     if o.reasoning_effort is not None:
         sent["reasoning"] = {"effort": o.reasoning_effort}
     if not backend:
-        for key, value in (("top_p", o.top_p), ("service_tier", o.service_tier), ("user", o.user)):
-            if value is not None:
-                sent[key] = value
+        sent.update(present(top_p=o.top_p, service_tier=o.service_tier, user=o.user))
         if o.metadata:
             sent["metadata"] = dict(o.metadata)
     return sent
 
 
 def _tool(tool: Tool) -> dict[str, Any]:
-    spelled: dict[str, Any] = {"type": "function", "name": tool.name}
-    if tool.description is not None:
-        spelled["description"] = tool.description
+    spelled = present(type="function", name=tool.name, description=tool.description)
     spelled["parameters"] = dict(tool.parameters) if tool.parameters is not None else _NO_PARAMETERS
     # Responses makes a function strict unless told otherwise; the caller's (Chat Completions)
     # default is not strict, and a schema written for that would be refused.
@@ -127,13 +121,13 @@ def _tool(tool: Tool) -> dict[str, Any]:
 def _format(given: ResponseFormat) -> dict[str, Any]:
     if given.type != "json_schema":
         return {"type": given.type}
-    spelled: dict[str, Any] = {"type": "json_schema", "name": given.name or "response"}
-    if given.description is not None:
-        spelled["description"] = given.description
-    spelled["schema"] = dict(given.schema) if given.schema is not None else {}
-    if given.strict is not None:
-        spelled["strict"] = given.strict
-    return spelled
+    return present(
+        type="json_schema",
+        name=given.name or "response",
+        description=given.description,
+        schema=dict(given.schema) if given.schema is not None else {},
+        strict=given.strict,
+    )
 
 
 def _items(m: Message) -> Iterator[dict[str, Any]]:

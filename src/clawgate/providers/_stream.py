@@ -76,6 +76,11 @@ def unfinished(provider: str, what: str, request_id: str | None) -> Failed:
     )
 
 
+def present(**fields: Any) -> dict[str, Any]:
+    """The fields that were given a value: an encoder sends only what was asked."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 def count(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 

@@ -28,7 +28,8 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 class OpenAIProvider(HttpProvider):
     default_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
-    developer_role: ClassVar[bool] = True  # Chat Completions: send `developer` as itself
+    # OpenAI's own API (not a server that copies it): `developer` and max_completion_tokens.
+    openai_api: ClassVar[bool] = True
 
     def login_fix(self) -> str:
         return f"replace the key: {facts(self.name, self.settings).key_command()}"
@@ -41,7 +42,7 @@ class OpenAIProvider(HttpProvider):
             return self.responses(self.url("/responses"), request, stream=request.stream, auth=auth)
         return self.call(
             self.url("/chat/completions"),
-            _chat_completions.body(request, stream=request.stream, developer=self.developer_role),
+            _chat_completions.body(request, stream=request.stream, openai=self.openai_api),
             stream=request.stream,
             wire=_chat_completions.ChatCompletionsStream(self.name, request.model),
             parse=partial(_chat_completions.from_json, self.name, request.model),
@@ -58,7 +59,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     """No default address: the server is wherever ``baseUrl`` says."""
 
     default_base_url = None
-    developer_role = False
+    openai_api = False
 
 
 SPEC = ProviderSpec(
