@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 from clawgate.auth.oauth import LoginTools
 from clawgate.clock import ManualClock
 from tests.auth.login_ui import ScriptedUI
+from tests.fakes.github import FakeGitHub
+from tests.fakes.server import serve
 from tests.oidc_server import OidcServer, oidc_server
 
 
@@ -48,3 +51,21 @@ def tools(http: httpx.AsyncClient, clock: ManualClock, ui: ScriptedUI) -> LoginT
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
     return tmp_path / "state"
+
+
+@pytest.fixture
+def github(clock: ManualClock) -> FakeGitHub:
+    """A fake of GitHub's device login and Copilot token endpoints, on the test's clock."""
+    return FakeGitHub(now=clock.now())
+
+
+@pytest.fixture
+def copilot_config(state: Path, github: FakeGitHub) -> Iterator[Path]:
+    """A config file whose ``github-copilot`` provider logs in at, and takes Copilot tokens from,
+    the fake GitHub, which is served for as long as the test runs."""
+    with serve(github.app) as url:
+        state.mkdir(mode=0o700)
+        path = state / "clawgate.json"
+        oauth = {"issuer": url, "copilotTokenEndpoint": f"{url}/copilot_internal/v2/token"}
+        path.write_text(json.dumps({"models": {"providers": {"github-copilot": {"oauth": oauth}}}}))
+        yield path

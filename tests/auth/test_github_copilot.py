@@ -3,8 +3,6 @@ Copilot token the broker makes from it (against a fake of GitHub's documented an
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,30 +17,14 @@ from clawgate.vault import Kind
 from tests.auth.helpers import env_for, vault
 from tests.auth.login_ui import ScriptedUI
 from tests.fakes.github import FakeGitHub
-from tests.fakes.server import serve
 
 pytestmark = pytest.mark.anyio
 PROFILE = "github-copilot:default"
 
 
-@pytest.fixture
-def github(clock: ManualClock) -> FakeGitHub:
-    return FakeGitHub(now=clock.now())
-
-
-@pytest.fixture
-def config(state: Path, github: FakeGitHub) -> Iterator[Path]:
-    with serve(github.app) as url:
-        state.mkdir(mode=0o700)
-        path = state / "clawgate.json"
-        oauth = {"issuer": url, "copilotTokenEndpoint": f"{url}/copilot_internal/v2/token"}
-        path.write_text(json.dumps({"models": {"providers": {"github-copilot": {"oauth": oauth}}}}))
-        yield path
-
-
 async def test_device_login_then_copilot_tokens_renewed_before_expiry(
     state: Path,
-    config: Path,
+    copilot_config: Path,
     tools: LoginTools,
     ui: ScriptedUI,
     github: FakeGitHub,
@@ -54,9 +36,9 @@ async def test_device_login_then_copilot_tokens_renewed_before_expiry(
         github.approved = True
 
     ui.on_code = person
-    settings = load_config(config, env_for(state)).settings
+    settings = load_config(copilot_config, env_for(state)).settings
     stored = await auth.login(
-        tools, vault(state, clock), settings, config, env_for(state), "github-copilot"
+        tools, vault(state, clock), settings, copilot_config, env_for(state), "github-copilot"
     )
     assert stored.profile_id == PROFILE
     assert stored.kind is Kind.TOKEN

@@ -5,7 +5,7 @@ retried exactly once, and nothing else is retried."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, cast
 
 import httpx
@@ -67,11 +67,22 @@ def answer(status: int, sent: httpx.Request) -> httpx.Response:
     return httpx.Response(status, request=sent)
 
 
+Flow = AsyncGenerator[httpx.Request, httpx.Response]
+
+
+async def first_request(
+    broker: StubBroker, **kwargs: Any
+) -> tuple[BrokerAuth, Flow, httpx.Request]:
+    """A `BrokerAuth` over ``broker``, its flow for one `request()`, and the request the flow
+    sends first."""
+    auth = auth_over(broker, **kwargs)
+    flow = auth.async_auth_flow(request())
+    return auth, flow, await flow.__anext__()
+
+
 async def test_the_first_request_carries_the_profiles_bearer() -> None:
     broker = StubBroker(FIRST)
-    auth = auth_over(broker)
-    flow = auth.async_auth_flow(request())
-    sent = await flow.__anext__()
+    auth, _, sent = await first_request(broker)
     assert sent.headers["Authorization"] == "Bearer at-first-0000000001"
     assert broker.calls == [(PROFILE, None)]
     assert auth.used == [FIRST]
@@ -80,9 +91,7 @@ async def test_the_first_request_carries_the_profiles_bearer() -> None:
 @pytest.mark.parametrize("status", [200, 400, 403, 429, 500, 503])
 async def test_any_answer_but_401_ends_the_flow(status: int) -> None:
     broker = StubBroker(FIRST)
-    auth = auth_over(broker)
-    flow = auth.async_auth_flow(request())
-    sent = await flow.__anext__()
+    auth, flow, sent = await first_request(broker)
     with pytest.raises(StopAsyncIteration):
         await flow.asend(answer(status, sent))
     assert broker.calls == [(PROFILE, None)]  # never a renewal
@@ -91,9 +100,7 @@ async def test_any_answer_but_401_ends_the_flow(status: int) -> None:
 
 async def test_a_401_renews_past_the_rejected_generation_and_retries_once() -> None:
     broker = StubBroker(FIRST, RENEWED)
-    auth = auth_over(broker)
-    flow = auth.async_auth_flow(request())
-    sent = await flow.__anext__()
+    auth, flow, sent = await first_request(broker)
     retried = await flow.asend(answer(401, sent))
     assert broker.calls == [(PROFILE, None), (PROFILE, FIRST.generation)]
     assert retried.headers["Authorization"] == "Bearer at-renewed-00000002"
@@ -106,9 +113,7 @@ async def test_a_401_renews_past_the_rejected_generation_and_retries_once() -> N
 
 async def test_a_second_401_ends_the_flow_without_a_third_request() -> None:
     broker = StubBroker(FIRST, RENEWED)
-    auth = auth_over(broker)
-    flow = auth.async_auth_flow(request())
-    sent = await flow.__anext__()
+    auth, flow, sent = await first_request(broker)
     retried = await flow.asend(answer(401, sent))
     with pytest.raises(StopAsyncIteration):
         await flow.asend(answer(401, retried))
@@ -120,8 +125,7 @@ async def test_the_renewal_asks_past_whatever_generation_was_sent() -> None:
     # The broker may have answered from another process's newer login: generation 41.
     adopted = credential("at-adopted-00000041", 41, "memory")
     broker = StubBroker(adopted, credential("at-renewed-00000042", 42, "refreshed"))
-    flow = auth_over(broker).async_auth_flow(request())
-    sent = await flow.__anext__()
+    _, flow, sent = await first_request(broker)
     await flow.asend(answer(401, sent))
     assert broker.calls[1] == (PROFILE, 41)
 
@@ -131,9 +135,7 @@ async def test_a_renewal_that_fails_raises_the_brokers_error_from_the_flow() -> 
         PROFILE, Failure(FailureClass.AUTH_DEAD, "the login is gone", code="invalid_grant")
     )
     broker = StubBroker(FIRST, dead)
-    auth = auth_over(broker)
-    flow = auth.async_auth_flow(request())
-    sent = await flow.__anext__()
+    auth, flow, sent = await first_request(broker)
     with pytest.raises(CredentialError) as caught:
         await flow.asend(answer(401, sent))
     assert caught.value.code == "auth_dead"
@@ -146,9 +148,7 @@ async def test_a_custom_apply_places_the_credential_on_both_attempts() -> None:
         assert used.token is not None
         sent.headers["x-api-key"] = used.token.reveal()
 
-    auth = auth_over(StubBroker(FIRST, RENEWED), apply=api_key)
-    flow = auth.async_auth_flow(request())
-    sent = await flow.__anext__()
+    _, flow, sent = await first_request(StubBroker(FIRST, RENEWED), apply=api_key)
     assert sent.headers["x-api-key"] == "at-first-0000000001"
     assert "authorization" not in sent.headers
     retried = await flow.asend(answer(401, sent))
@@ -156,8 +156,7 @@ async def test_a_custom_apply_places_the_credential_on_both_attempts() -> None:
 
 
 async def test_a_credential_without_a_token_adds_no_authorization_header() -> None:
-    flow = auth_over(StubBroker(credential(None, 1))).async_auth_flow(request())
-    sent = await flow.__anext__()
+    _, _, sent = await first_request(StubBroker(credential(None, 1)))
     assert "authorization" not in sent.headers
 
 

@@ -5,7 +5,7 @@ would not give): adopt under the lock, refresh and persist, and each failure cla
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -57,25 +57,39 @@ async def scripted() -> AsyncIterator[Callable[[Answer], httpx.AsyncClient]]:
         await client.aclose()
 
 
+@dataclass(frozen=True)
+class Scene:
+    """A real device login on the test server, and what a `GrantRefresh` is built from."""
+
+    idp: OidcServer
+    state: Path
+    logged_in: StoredProfile
+    http: httpx.AsyncClient
+    clock: ManualClock
+
+    def refresher(self, http: httpx.AsyncClient | None = None, **options: float) -> GrantRefresh:
+        """A refresher over this login's vault, asking through ``http`` (the real server by
+        default); ``options`` override margin 300 s, lock_wait 5 s and timeout 4 s."""
+        chosen = {"margin": 300.0, "lock_wait": 5.0, "timeout": 4.0, **options}
+        return GrantRefresh(
+            vault(self.state, self.clock),
+            settings(self.state),
+            self.http if http is None else http,
+            self.clock,
+            expires=auth.material_expiry,
+            margin=chosen["margin"],
+            lock_wait=chosen["lock_wait"],
+            timeout=chosen["timeout"],
+        )
+
+    def inside_the_margin(self) -> None:
+        """Let the hour-long access token come within four minutes of expiring."""
+        self.clock.advance(HOUR - 4 * 60)
+
+
 @pytest.fixture
-async def logged_in(idp: OidcServer, state: Path, clock: ManualClock) -> StoredProfile:
-    return await device_login(idp, state, clock)
-
-
-def refresher(
-    state: Path, http: httpx.AsyncClient, clock: ManualClock, **options: float
-) -> GrantRefresh:
-    chosen = {"margin": 300.0, "lock_wait": 5.0, "timeout": 4.0, **options}
-    return GrantRefresh(
-        vault(state, clock),
-        settings(state),
-        http,
-        clock,
-        expires=auth.material_expiry,
-        margin=chosen["margin"],
-        lock_wait=chosen["lock_wait"],
-        timeout=chosen["timeout"],
-    )
+async def scene(idp: OidcServer, state: Path, http: httpx.AsyncClient, clock: ManualClock) -> Scene:
+    return Scene(idp, state, await device_login(idp, state, clock), http, clock)
 
 
 def grant(stored: StoredProfile) -> OAuthMaterial:
@@ -84,202 +98,158 @@ def grant(stored: StoredProfile) -> OAuthMaterial:
 
 
 async def test_an_expiring_grant_is_refreshed_and_on_disk_before_it_is_returned(
-    idp: OidcServer,
-    state: Path,
-    logged_in: StoredProfile,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
+    scene: Scene,
 ) -> None:
-    before = idp.refreshes()["success"]
-    clock.advance(HOUR - 4 * 60)  # inside the margin
+    before = scene.idp.refreshes()["success"]
+    scene.inside_the_margin()
 
-    outcome = await refresher(state, http, clock).renew(logged_in, None)
+    outcome = await scene.refresher().renew(scene.logged_in, None)
 
     assert isinstance(outcome, Renewed)
     assert outcome.how == "refreshed"
-    assert outcome.stored.generation == logged_in.generation + 1
-    assert idp.refreshes()["success"] == before + 1
-    on_disk = vault(state).load(PROFILE)
+    assert outcome.stored.generation == scene.logged_in.generation + 1
+    assert scene.idp.refreshes()["success"] == before + 1
+    on_disk = vault(scene.state).load(PROFILE)
     assert on_disk.generation == outcome.stored.generation
     assert on_disk.material == outcome.stored.material
-    assert grant(on_disk).refresh != grant(logged_in).refresh  # rotated, and stored
-    assert on_disk.status.refreshed_at == clock.now()
+    assert grant(on_disk).refresh != grant(scene.logged_in).refresh  # rotated, and stored
+    assert on_disk.status.refreshed_at == scene.clock.now()
 
 
-async def test_a_newer_valid_generation_is_adopted_without_a_request(
-    idp: OidcServer,
-    state: Path,
-    logged_in: StoredProfile,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-) -> None:
-    before = idp.refreshes()
+async def test_a_newer_valid_generation_is_adopted_without_a_request(scene: Scene) -> None:
+    before = scene.idp.refreshes()
     # Another process stored a good token after this one read the vault.
-    newer = vault(state).save(PROFILE, "myidp", grant(logged_in))
+    newer = vault(scene.state).save(PROFILE, "myidp", grant(scene.logged_in))
 
-    outcome = await refresher(state, http, clock).renew(logged_in, logged_in.generation)
+    outcome = await scene.refresher().renew(scene.logged_in, scene.logged_in.generation)
 
     assert outcome == Renewed(newer, "adopted")
-    assert idp.refreshes() == before
+    assert scene.idp.refreshes() == before
 
 
-async def test_a_forced_refresh_does_not_adopt_the_rejected_generation(
-    idp: OidcServer,
-    state: Path,
-    logged_in: StoredProfile,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-) -> None:
-    before = idp.refreshes()["success"]
+async def test_a_forced_refresh_does_not_adopt_the_rejected_generation(scene: Scene) -> None:
+    before = scene.idp.refreshes()["success"]
     # Valid for an hour, but a model endpoint refused it (step 8).
-    outcome = await refresher(state, http, clock).renew(logged_in, logged_in.generation)
+    outcome = await scene.refresher().renew(scene.logged_in, scene.logged_in.generation)
 
     assert isinstance(outcome, Renewed)
     assert outcome.how == "refreshed"
-    assert outcome.stored.generation == logged_in.generation + 1
-    assert idp.refreshes()["success"] == before + 1
+    assert outcome.stored.generation == scene.logged_in.generation + 1
+    assert scene.idp.refreshes()["success"] == before + 1
 
 
 async def test_a_dead_grant_is_marked_needs_login_and_the_material_kept(
-    idp: OidcServer,
-    state: Path,
-    logged_in: StoredProfile,
-    scripted: Callable[[Answer], httpx.AsyncClient],
-    clock: ManualClock,
+    scene: Scene, scripted: Callable[[Answer], httpx.AsyncClient]
 ) -> None:
     def revoked(request: httpx.Request) -> httpx.Response:
         return httpx.Response(400, json={"error": "invalid_grant", "error_description": "gone"})
 
-    clock.advance(2 * HOUR)
+    scene.clock.advance(2 * HOUR)
     with pytest.raises(Failed) as dead:
-        await refresher(state, scripted(revoked), clock).renew(logged_in, None)
+        await scene.refresher(scripted(revoked)).renew(scene.logged_in, None)
 
     assert dead.value.failure.kind is FailureClass.AUTH_DEAD
     assert dead.value.failure.fix == FIX
-    after = vault(state).load(PROFILE)
-    assert (after.generation, after.material) == (logged_in.generation, logged_in.material)
+    after = vault(scene.state).load(PROFILE)
+    assert (after.generation, after.material) == (
+        scene.logged_in.generation,
+        scene.logged_in.material,
+    )
     assert after.status.state == "needs_login"
     assert after.status.fix == FIX
     assert after.status.message is not None
     assert "refused" in after.status.message
 
 
-async def test_a_profile_marked_needs_login_gets_no_request(
-    idp: OidcServer,
-    state: Path,
-    logged_in: StoredProfile,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-) -> None:
-    vault(state).mark(PROFILE, ProfileStatus(state="needs_login", message="gone", fix=FIX))
-    before = idp.refreshes()
-    clock.advance(2 * HOUR)
+async def test_a_profile_marked_needs_login_gets_no_request(scene: Scene) -> None:
+    vault(scene.state).mark(PROFILE, ProfileStatus(state="needs_login", message="gone", fix=FIX))
+    before = scene.idp.refreshes()
+    scene.clock.advance(2 * HOUR)
 
     with pytest.raises(Failed, match="needs a new login: gone") as dead:
-        await refresher(state, http, clock).renew(logged_in, None)
+        await scene.refresher().renew(scene.logged_in, None)
 
     assert dead.value.failure.fix == FIX
-    assert idp.refreshes() == before
+    assert scene.idp.refreshes() == before
 
 
 async def test_a_reuse_refusal_after_another_writer_adopts_what_it_wrote(
-    idp: OidcServer,
-    state: Path,
-    logged_in: StoredProfile,
-    scripted: Callable[[Answer], httpx.AsyncClient],
-    clock: ManualClock,
+    scene: Scene, scripted: Callable[[Answer], httpx.AsyncClient]
 ) -> None:
     written: list[StoredProfile] = []
 
     def rotated_meanwhile(request: httpx.Request) -> httpx.Response:
         # A writer that did not take the lock rotated the grant while the request was out.
-        other = replace(grant(logged_in), access=Secret("another-writers-access-0001"))
-        other = replace(other, expires_at=clock.now() + HOUR)
-        written.append(Held(vault(state, clock), PROFILE).save("myidp", other))
+        other = replace(grant(scene.logged_in), access=Secret("another-writers-access-0001"))
+        other = replace(other, expires_at=scene.clock.now() + HOUR)
+        written.append(Held(vault(scene.state, scene.clock), PROFILE).save("myidp", other))
         return httpx.Response(400, json={"error": "refresh_token_reused"})
 
-    clock.advance(HOUR - 4 * 60)
-    outcome = await refresher(state, scripted(rotated_meanwhile), clock).renew(logged_in, None)
+    scene.inside_the_margin()
+    outcome = await scene.refresher(scripted(rotated_meanwhile)).renew(scene.logged_in, None)
 
     assert outcome == Renewed(written[0], "adopted")
-    assert vault(state).status(PROFILE).state == "ok"
+    assert vault(scene.state).status(PROFILE).state == "ok"
 
 
 async def test_a_transient_failure_is_put_off_with_a_durable_failing_status(
-    idp: OidcServer,
-    state: Path,
-    logged_in: StoredProfile,
-    scripted: Callable[[Answer], httpx.AsyncClient],
-    clock: ManualClock,
+    scene: Scene, scripted: Callable[[Answer], httpx.AsyncClient]
 ) -> None:
     def unavailable(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503, headers={"Retry-After": "30"})
 
-    clock.advance(HOUR - 4 * 60)
-    outcome = await refresher(state, scripted(unavailable), clock).renew(logged_in, None)
+    scene.inside_the_margin()
+    outcome = await scene.refresher(scripted(unavailable)).renew(scene.logged_in, None)
 
     assert isinstance(outcome, PutOff)
     assert outcome.retry_after == 30
     assert outcome.stored is not None
     assert outcome.stored.status.last_error == FailureClass.SERVER_ERROR.value
-    after = vault(state).load(PROFILE)
-    assert (after.generation, after.material) == (logged_in.generation, logged_in.material)
+    after = vault(scene.state).load(PROFILE)
+    assert (after.generation, after.material) == (
+        scene.logged_in.generation,
+        scene.logged_in.material,
+    )
     assert after.status.state == "ok"
     assert after.status.failing
-    assert after.status.since == clock.now()
+    assert after.status.since == scene.clock.now()
 
 
-async def test_a_refresh_that_times_out_is_put_off(
-    idp: OidcServer,
-    state: Path,
-    logged_in: StoredProfile,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-) -> None:
-    clock.advance(HOUR - 4 * 60)
-    the_refresher = refresher(state, http, clock, timeout=0.3)
-    idp.token_delay(2_000)
+async def test_a_refresh_that_times_out_is_put_off(scene: Scene) -> None:
+    scene.inside_the_margin()
+    the_refresher = scene.refresher(timeout=0.3)
+    scene.idp.token_delay(2_000)
     try:
-        outcome = await the_refresher.renew(logged_in, None)
+        outcome = await the_refresher.renew(scene.logged_in, None)
     finally:
-        idp.token_delay(0)
+        scene.idp.token_delay(0)
 
     assert isinstance(outcome, PutOff)
     assert "timed out" in outcome.why
-    assert vault(state).status(PROFILE).last_error == FailureClass.TIMEOUT.value
-    assert vault(state).load(PROFILE).material == logged_in.material
+    assert vault(scene.state).status(PROFILE).last_error == FailureClass.TIMEOUT.value
+    assert vault(scene.state).load(PROFILE).material == scene.logged_in.material
 
 
 async def test_quota_is_raised_and_never_asks_for_a_login(
-    idp: OidcServer,
-    state: Path,
-    logged_in: StoredProfile,
-    scripted: Callable[[Answer], httpx.AsyncClient],
-    clock: ManualClock,
+    scene: Scene, scripted: Callable[[Answer], httpx.AsyncClient]
 ) -> None:
     def usage_limit(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, json={"error": {"code": "usage_limit_reached"}})
 
-    clock.advance(HOUR - 4 * 60)
+    scene.inside_the_margin()
     with pytest.raises(Failed) as quota:
-        await refresher(state, scripted(usage_limit), clock).renew(logged_in, None)
+        await scene.refresher(scripted(usage_limit)).renew(scene.logged_in, None)
 
     assert quota.value.failure.kind is FailureClass.QUOTA
-    assert vault(state).status(PROFILE) == logged_in.status
+    assert vault(scene.state).status(PROFILE) == scene.logged_in.status
 
 
-async def test_a_lock_held_elsewhere_is_put_off(
-    idp: OidcServer,
-    state: Path,
-    logged_in: StoredProfile,
-    http: httpx.AsyncClient,
-    clock: ManualClock,
-) -> None:
-    before = idp.refreshes()
-    clock.advance(HOUR - 4 * 60)
-    with vault(state).lock(PROFILE):
-        outcome = await refresher(state, http, clock, lock_wait=0.2).renew(logged_in, None)
+async def test_a_lock_held_elsewhere_is_put_off(scene: Scene) -> None:
+    before = scene.idp.refreshes()
+    scene.inside_the_margin()
+    with vault(scene.state).lock(PROFILE):
+        outcome = await scene.refresher(lock_wait=0.2).renew(scene.logged_in, None)
 
     assert isinstance(outcome, PutOff)
     assert outcome.stored is None
-    assert idp.refreshes() == before
+    assert scene.idp.refreshes() == before

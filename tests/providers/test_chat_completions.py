@@ -20,7 +20,6 @@ from clawgate.config import ProviderModel, ProviderSettings, Settings
 from clawgate.errors import Failed
 from clawgate.failures import FailureClass
 from clawgate.providers import (
-    Answer,
     Completed,
     ImagePart,
     Message,
@@ -36,7 +35,6 @@ from clawgate.providers import (
     ToolCallDelta,
     Usage,
     _responses,
-    is_content,
 )
 from clawgate.providers.local import LocalProvider
 from clawgate.providers.local._engine import load_engine
@@ -57,19 +55,10 @@ from tests.fakes.chat_tools import (
 )
 from tests.fakes.model_api import FakeModelAPI, Reply, sse, stream
 from tests.providers.conftest import HELLO, Harness
+from tests.providers.wire import PNG, WEATHER_SCHEMA, answer, completed
 
 pytestmark = pytest.mark.anyio
 
-PNG = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
-    "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
-WEATHER_SCHEMA = {
-    "type": "object",
-    "properties": {"location": {"type": "string"}},
-    "required": ["location"],
-    "additionalProperties": False,
-}
 CONVERSATION = (
     Message("system", "Be brief.", name="ops"),
     Message("developer", "Answer in French."),
@@ -197,14 +186,6 @@ async def events_of(harness: Harness, reply: Reply, request: ModelRequest) -> li
     return await harness.run("openai", request)
 
 
-def answer(events: list[StreamEvent]) -> Answer:
-    assembled = Answer()
-    for event in events:
-        if is_content(event):
-            assembled.add(event)
-    return assembled
-
-
 # -- the request ---------------------------------------------------------------------------
 
 
@@ -214,7 +195,9 @@ async def test_openai_gets_every_message_kind_and_option_in_chat_completions_spe
     await harness.run("openai", FULL)
     seen = harness.api.seen[-1]
     assert seen.path == "/v1/chat/completions"
-    assert seen.body == EXPECTED
+    # OpenAI's own API takes the cap as max_completion_tokens (max_tokens is deprecated there).
+    capped = {k: v for k, v in EXPECTED.items() if k != "max_tokens"}
+    assert seen.body == {**capped, "max_completion_tokens": 300}
 
 
 @pytest.mark.parametrize("case", ["github-copilot", "openai-compatible"])
@@ -346,8 +329,7 @@ async def test_a_refusal_is_not_answer_text_and_ends_as_content_filter(
 
 async def test_usage_without_details_has_no_cached_or_reasoning_counts(harness: Harness) -> None:
     events = await harness.run("openai")
-    assert isinstance(events[-1], Completed)
-    assert events[-1].usage == Usage(12, 3, None, None)
+    assert completed(events).usage == Usage(12, 3, None, None)
 
 
 def piece(
@@ -406,9 +388,7 @@ QUIRK_CALLS = {
 @pytest.mark.parametrize("quirk", sorted(QUIRKS))
 async def test_tool_calls_from_less_tidy_servers(harness: Harness, quirk: str) -> None:
     events = await events_of(harness, stream([*QUIRKS[quirk], sse("[DONE]")]), FULL)
-    final = events[-1]
-    assert isinstance(final, Completed)
-    assert final.finish_reason == "tool_calls"
+    assert completed(events).finish_reason == "tool_calls"
     assert answer(events).tool_calls == QUIRK_CALLS[quirk]
     assert answer(events).text == ""
     # the id and the name come once per call, on its first delta
@@ -521,9 +501,7 @@ async def test_the_local_engine_given_tools_answers_in_text_and_says_what_it_dro
     )
     assert provider.dropped(request) == ("tools", "tool_choice", "parallel_tool_calls")
     events = [e async for e in provider.stream(request)]
-    final = events[-1]
-    assert isinstance(final, Completed)
-    assert final.finish_reason in ("stop", "length")
+    assert completed(events).finish_reason in ("stop", "length")
     assert answer(events).text.strip()
     assert answer(events).tool_calls == ()
 
@@ -571,8 +549,7 @@ async def test_llama_cpp_over_http_takes_tools_its_template_cannot_show_and_answ
         events = [e async for e in provider.stream(request, access)]
     finally:
         await provider.aclose()
-    final = events[-1]
-    assert isinstance(final, Completed)
+    final = completed(events)
     assert final.finish_reason in ("stop", "length")
     assert answer(events).text.strip()
     assert final.usage is not None

@@ -85,6 +85,11 @@ class Played:
 
         self.reply = reply
 
+    def events(self, *frames: bytes, headers: Mapping[str, str] | None = None) -> None:
+        """Answer with a 200 event stream whose body is ``frames``, one after another."""
+        content = b"".join(frames)
+        self.answer(httpx.Response(200, headers={**SSE_TYPE, **(headers or {})}, content=content))
+
 
 class Body(httpx.AsyncByteStream):
     """A body sent in the given chunks, that may break off with a transport error, and that
@@ -332,18 +337,10 @@ async def test_a_json_body_cut_off_is_a_broken_answer_with_its_request_id(
 async def test_events_are_decoded_with_their_event_name_as_type(
     transport: MockedTransport, played: Played
 ) -> None:
-    played.answer(
-        httpx.Response(
-            200,
-            headers=SSE_TYPE,
-            content=b"".join(
-                [
-                    sse({"delta": "a"}, "content_block_delta"),  # named, no type of its own
-                    sse({"type": "response.created", "n": 1}, "something_else"),  # own wins
-                    sse({"delta": "b"}),  # unnamed: SSE's default event type
-                ]
-            ),
-        )
+    played.events(
+        sse({"delta": "a"}, "content_block_delta"),  # named, no type of its own
+        sse({"type": "response.created", "n": 1}, "something_else"),  # own wins
+        sse({"delta": "b"}),  # unnamed: SSE's default event type
     )
     events, exchange = await read_events(transport)
     assert events == [
@@ -357,13 +354,7 @@ async def test_events_are_decoded_with_their_event_name_as_type(
 async def test_done_is_its_own_marker_and_the_stream_goes_on_after_it(
     transport: MockedTransport, played: Played
 ) -> None:
-    played.answer(
-        httpx.Response(
-            200,
-            headers=SSE_TYPE,
-            content=sse({"n": 1}) + b"data:  [DONE] \n\n" + sse({"n": 2}),
-        )
-    )
+    played.events(sse({"n": 1}), b"data:  [DONE] \n\n", sse({"n": 2}))
     events, _ = await read_events(transport)
     assert [e.get("n") for e in events] == [1, None, 2]
     assert events[1] is DONE
@@ -372,13 +363,7 @@ async def test_done_is_its_own_marker_and_the_stream_goes_on_after_it(
 async def test_comments_and_keepalives_are_not_events(
     transport: MockedTransport, played: Played
 ) -> None:
-    played.answer(
-        httpx.Response(
-            200,
-            headers=SSE_TYPE,
-            content=b": keep-alive\n\n" + b"event: ping\n\n" + b"data:\n\n" + sse({"n": 1}),
-        )
-    )
+    played.events(b": keep-alive\n\n", b"event: ping\n\n", b"data:\n\n", sse({"n": 1}))
     events, exchange = await read_events(transport)
     assert events == [{"n": 1, "type": "message"}]
     assert exchange.skipped == 0
@@ -389,12 +374,11 @@ async def test_one_event_that_is_not_json_is_skipped_and_logged(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="clawgate.providers")
     secretish = b'{"choices": [{"delta": {"content": "unterminated'
-    played.answer(
-        httpx.Response(
-            200,
-            headers={**SSE_TYPE, "x-request-id": "req_m"},
-            content=sse({"n": 1}) + b"data: " + secretish + b"\n\n" + sse({"n": 2}),
-        )
+    played.events(
+        sse({"n": 1}),
+        b"data: " + secretish + b"\n\n",
+        sse({"n": 2}),
+        headers={"x-request-id": "req_m"},
     )
     events, exchange = await read_events(transport)
     assert [e["n"] for e in events] == [1, 2]
@@ -414,9 +398,7 @@ async def test_one_event_that_is_not_json_is_skipped_and_logged(
 async def test_json_that_is_not_an_object_is_skipped_too(
     transport: MockedTransport, played: Played, data: bytes
 ) -> None:
-    played.answer(
-        httpx.Response(200, headers=SSE_TYPE, content=b"data: " + data + b"\n\n" + sse({"n": 1}))
-    )
+    played.events(b"data: " + data + b"\n\n", sse({"n": 1}))
     events, exchange = await read_events(transport)
     assert events == [{"n": 1, "type": "message"}]
     assert exchange.skipped == 1

@@ -13,7 +13,6 @@ import pytest
 from clawgate.errors import Failed
 from clawgate.failures import FailureClass
 from clawgate.providers import (
-    Answer,
     Completed,
     ImagePart,
     Message,
@@ -28,7 +27,6 @@ from clawgate.providers import (
     ToolCallDelta,
     ToolChoice,
     Usage,
-    is_content,
 )
 from tests.fakes.messages_tools import (
     MODEL,
@@ -42,13 +40,10 @@ from tests.fakes.messages_tools import (
 )
 from tests.fakes.model_api import FakeModelAPI, Reply, messages_frames, stream
 from tests.providers.conftest import HELLO, Harness
+from tests.providers.wire import PHOTO, PNG, PNG_BASE64, answer, completed
 
 pytestmark = pytest.mark.anyio
 
-PNG = (  # a 1x1 PNG
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
-PHOTO = "https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg"
 WEATHER_TOOL = Tool(
     "get_weather",
     "Get the current weather in a given location",
@@ -166,16 +161,18 @@ async def test_images_arrive_as_image_blocks_with_their_source(harness: Harness)
             "user",
             (
                 TextPart("What are these?"),
-                ImagePart(f"data:image/png;base64,{PNG}", "high"),
+                ImagePart(PNG, "high"),
                 ImagePart(PHOTO),
             ),
         ),
         Message("assistant", "", tool_calls=(ToolCall("toolu_1", "snap", "{}"),)),
-        Message("tool", (ImagePart(f"data:image/jpeg;base64,{PNG}"),), tool_call_id="toolu_1"),
+        Message(
+            "tool", (ImagePart(f"data:image/jpeg;base64,{PNG_BASE64}"),), tool_call_id="toolu_1"
+        ),
     )
     body = await sent(harness, ModelRequest("claude-x", conversation))
-    png = {"type": "base64", "media_type": "image/png", "data": PNG}
-    jpeg = {"type": "base64", "media_type": "image/jpeg", "data": PNG}
+    png = {"type": "base64", "media_type": "image/png", "data": PNG_BASE64}
+    jpeg = {"type": "base64", "media_type": "image/jpeg", "data": PNG_BASE64}
     assert body["messages"][0]["content"] == [
         {"type": "text", "text": "What are these?"},
         {"type": "image", "source": png},
@@ -374,20 +371,6 @@ async def test_what_asks_for_nothing_is_not_reported(harness: Harness, unasked: 
 # -- answers -------------------------------------------------------------------------------
 
 
-def calls_of(events: list[Any]) -> tuple[str, tuple[ToolCall, ...]]:
-    answer = Answer()
-    for event in events:
-        if is_content(event):
-            answer.add(event)
-    return answer.text, answer.tool_calls
-
-
-def usage_of(events: list[Any]) -> Usage | None:
-    final = events[-1]
-    assert isinstance(final, Completed)
-    return final.usage
-
-
 async def test_a_streamed_tool_call_becomes_tool_call_deltas(
     harness: Harness, api: FakeModelAPI
 ) -> None:
@@ -402,9 +385,9 @@ async def test_a_streamed_tool_call_becomes_tool_call_deltas(
     assert events[-1] == Completed(
         "tool_calls", MODEL, CACHED_USAGE, "msg_014p7gG3wDgGV9EUtLvnow3U"
     )
-    text, calls = calls_of(events)
-    assert text == "".join(SAID)
-    assert [(c.id, c.name, json.loads(c.arguments)) for c in calls] == [
+    got = answer(events)
+    assert got.text == "".join(SAID)
+    assert [(c.id, c.name, json.loads(c.arguments)) for c in got.tool_calls] == [
         (WEATHER.id, "get_weather", {"location": "San Francisco, CA", "unit": "fahrenheit"})
     ]
 
@@ -421,13 +404,11 @@ async def test_parallel_calls_are_numbered_in_order_and_thinking_is_skipped(
         ToolCallDelta(2, NO_INPUT.id, "list_alarms"),
     ]
     assert not any(isinstance(e, TextDelta) for e in events)
-    text, calls = calls_of(events)
-    assert text == ""
-    assert [json.loads(c.arguments) for c in calls] == [WEATHER.input, TIME.input, {}]
-    assert calls[2].arguments == "{}"  # a call whose input streamed nothing still parses
-    final = events[-1]
-    assert isinstance(final, Completed)
-    assert final.finish_reason == "tool_calls"
+    got = answer(events)
+    assert got.text == ""
+    assert [json.loads(c.arguments) for c in got.tool_calls] == [WEATHER.input, TIME.input, {}]
+    assert got.tool_calls[2].arguments == "{}"  # a call whose input streamed nothing still parses
+    assert completed(events).finish_reason == "tool_calls"
 
 
 async def test_an_unstreamed_tool_call_gives_the_same_events(
@@ -454,8 +435,8 @@ async def test_usage_counts_the_cached_prompt_and_no_cache_fields_mean_unknown(
     )
     streamed = await harness.run("anthropic")
     unstreamed = await harness.run("anthropic", ModelRequest("claude-x", HELLO, stream=False))
-    assert usage_of(streamed) == Usage(30, OUTPUT_TOKENS, cached_tokens=0)
-    assert usage_of(unstreamed) == Usage(30, OUTPUT_TOKENS)
+    assert completed(streamed).usage == Usage(30, OUTPUT_TOKENS, cached_tokens=0)
+    assert completed(unstreamed).usage == Usage(30, OUTPUT_TOKENS)
 
 
 async def test_a_tool_stream_cut_before_its_stop_reason_is_unfinished(
@@ -472,4 +453,4 @@ async def test_text_answers_are_unchanged(harness: Harness, api: FakeModelAPI) -
     api.script(stream(messages_frames().all()))
     events = await harness.run("anthropic")
     assert events[:-1] == [TextDelta("Hel"), TextDelta("lo"), TextDelta(" there")]
-    assert usage_of(events) == Usage(25, 15)
+    assert completed(events).usage == Usage(25, 15)

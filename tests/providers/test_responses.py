@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from clawgate.providers import (
-    Answer,
     Completed,
     ImagePart,
     Message,
@@ -27,33 +26,18 @@ from clawgate.providers import (
     ToolCall,
     ToolCallDelta,
     Usage,
-    is_content,
 )
 from clawgate.providers._responses import DEFAULT_INSTRUCTIONS, dropped
 from clawgate.providers.openai_codex import OpenAICodexProvider
 from tests.fakes.model_api import FakeModelAPI, Reply, stream
 from tests.fakes.responses_tools import CALLS, RESPONSE_ID, pieces, tool_frames, tool_json
 from tests.providers.conftest import HELLO, Harness
+from tests.providers.wire import PHOTO, PNG, WEATHER_SCHEMA, answer, completed
 
 pytestmark = pytest.mark.anyio
 
 BOTH = ("openai-responses", "openai-codex")
-PNG = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYAAAAAMAASsJ"
-    "TYQAAAAASUVORK5CYII="
-)
-PHOTO = "https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg"
-WEATHER = Tool(
-    "get_weather",
-    "The current weather at a place.",
-    {
-        "type": "object",
-        "properties": {"location": {"type": "string"}},
-        "required": ["location"],
-        "additionalProperties": False,
-    },
-    strict=True,
-)
+WEATHER = Tool("get_weather", "The current weather at a place.", WEATHER_SCHEMA, strict=True)
 TIME = Tool("get_time")  # no description, no parameters, strictness not said
 
 CONVERSATION = (
@@ -189,6 +173,21 @@ NOT_EXPRESSIBLE = (
 )
 
 
+# What both servers get for full_request(): the conversation, and the options the ChatGPT
+# backend takes too.
+BOTH_GET: dict[str, Any] = {
+    "model": "gpt-4.1",
+    "instructions": "You are terse.\n\nAnswer in French.",
+    "input": INPUT,
+    "store": False,
+    "tools": TOOLS,
+    "tool_choice": "required",
+    "parallel_tool_calls": False,
+    "text": FORMAT,
+    "reasoning": {"effort": "low"},
+}
+
+
 def full_request(**fields: Any) -> ModelRequest:
     return ModelRequest(
         "gpt-4.1",
@@ -198,14 +197,6 @@ def full_request(**fields: Any) -> ModelRequest:
         options=EVERY_OPTION,
         **fields,
     )
-
-
-def calls_of(events: list[StreamEvent]) -> tuple[ToolCall, ...]:
-    answer = Answer()
-    for event in events:
-        if is_content(event):
-            answer.add(event)
-    return answer.tool_calls
 
 
 def expected_calls() -> tuple[ToolCall, ...]:
@@ -222,18 +213,10 @@ async def test_openai_gets_every_message_kind_and_option_in_its_spelling(
     seen = harness.api.seen[-1]
     assert seen.path == "/v1/responses"
     assert seen.body == {
-        "model": "gpt-4.1",
-        "instructions": "You are terse.\n\nAnswer in French.",
-        "input": INPUT,
+        **BOTH_GET,
         "stream": False,
-        "store": False,
         "max_output_tokens": 256,
         "temperature": 0.3,
-        "tools": TOOLS,
-        "tool_choice": "required",
-        "parallel_tool_calls": False,
-        "text": FORMAT,
-        "reasoning": {"effort": "low"},
         "top_p": 0.9,
         "service_tier": "flex",
         "user": "user-1234",
@@ -248,18 +231,7 @@ async def test_the_chatgpt_backend_gets_the_same_conversation_without_what_it_re
     await harness.run("openai-codex", full_request())
     seen = harness.api.seen[-1]
     assert seen.path == "/backend-api/codex/responses"
-    assert seen.body == {
-        "model": "gpt-4.1",
-        "instructions": "You are terse.\n\nAnswer in French.",
-        "input": INPUT,
-        "stream": True,
-        "store": False,
-        "tools": TOOLS,
-        "tool_choice": "required",
-        "parallel_tool_calls": False,
-        "text": FORMAT,
-        "reasoning": {"effort": "low"},
-    }
+    assert seen.body == {**BOTH_GET, "stream": True}
 
 
 @pytest.mark.parametrize("case", BOTH)
@@ -405,7 +377,7 @@ async def test_streamed_calls_come_out_as_chat_completions_pieces(
     assert events[-1] == Completed(
         "tool_calls", "gpt-4.1-2025-04-14", Usage(291, 23, 256, 12), RESPONSE_ID
     )
-    assert calls_of(events) == expected_calls()
+    assert answer(events).tool_calls == expected_calls()
 
 
 @pytest.mark.parametrize("case", BOTH)
@@ -419,9 +391,7 @@ async def test_calls_with_only_whole_arguments_name_then_argue(
         for i, (call_id, name, arguments) in enumerate(CALLS)
         for piece in (ToolCallDelta(i, call_id, name), ToolCallDelta(i, arguments=arguments))
     ]
-    final = events[-1]
-    assert isinstance(final, Completed)
-    assert final.finish_reason == "tool_calls"
+    assert completed(events).finish_reason == "tool_calls"
 
 
 @pytest.mark.parametrize("case", BOTH)
@@ -431,9 +401,7 @@ async def test_calls_seen_only_when_done_come_out_in_one_piece(
     api.script(stream(tool_frames(style="item", reasoning=True)))
     events = await harness.run(case)
     assert events[:-1] == [ToolCallDelta(i, *call) for i, call in enumerate(CALLS)]
-    final = events[-1]
-    assert isinstance(final, Completed)
-    assert final.finish_reason == "tool_calls"
+    assert completed(events).finish_reason == "tool_calls"
 
 
 async def test_streamed_calls_finish_as_tool_calls_even_if_the_end_omits_them(
@@ -441,10 +409,8 @@ async def test_streamed_calls_finish_as_tool_calls_even_if_the_end_omits_them(
 ) -> None:
     api.script(stream(tool_frames(style="item", echo=False)))
     events = await harness.run("openai-codex")
-    final = events[-1]
-    assert isinstance(final, Completed)
-    assert final.finish_reason == "tool_calls"
-    assert calls_of(events) == expected_calls()
+    assert completed(events).finish_reason == "tool_calls"
+    assert answer(events).tool_calls == expected_calls()
 
 
 @pytest.mark.parametrize("case", BOTH)
@@ -456,10 +422,8 @@ async def test_text_then_a_call(harness: Harness, api: FakeModelAPI, case: str) 
     assert next(e for e in events if isinstance(e, ToolCallDelta)) == ToolCallDelta(
         0, "call_12345xyz", "get_weather"
     )
-    assert calls_of(events) == expected_calls()[:1]
-    final = events[-1]
-    assert isinstance(final, Completed)
-    assert final.finish_reason == "tool_calls"
+    assert answer(events).tool_calls == expected_calls()[:1]
+    assert completed(events).finish_reason == "tool_calls"
 
 
 async def test_an_unstreamed_answer_gives_one_piece_per_call(
@@ -480,9 +444,7 @@ async def test_an_unstreamed_answer_without_calls_stops(
     api.script(Reply(body=tool_json((), text="Sunny.")))
     events = await harness.run("openai-responses", ModelRequest("gpt-4.1", HELLO, stream=False))
     assert events[:-1] == [TextDelta("Sunny.")]
-    final = events[-1]
-    assert isinstance(final, Completed)
-    assert final.finish_reason == "stop"
+    assert completed(events).finish_reason == "stop"
 
 
 async def test_a_call_cut_by_the_output_limit_is_a_length_finish(
@@ -495,6 +457,4 @@ async def test_a_call_cut_by_the_output_limit_is_a_length_finish(
     }
     api.script(Reply(body=document))
     events = await harness.run("openai-responses", ModelRequest("gpt-4.1", HELLO, stream=False))
-    final = events[-1]
-    assert isinstance(final, Completed)
-    assert final.finish_reason == "length"
+    assert completed(events).finish_reason == "length"

@@ -87,6 +87,17 @@ def blocked_for(health: Health, clock: ManualClock, c: Candidate = ME) -> float:
     return verdict.until - clock.now()
 
 
+def waits_in_a_row(health: Health, clock: ManualClock, kind: F, times: int) -> list[float]:
+    """How long each of ``times`` failures of ``kind`` blocks ``ME``, each failure made as soon
+    as the wait before it is over."""
+    waits: list[float] = []
+    for _ in range(times):
+        fail(health, kind)
+        waits.append(blocked_for(health, clock))
+        clock.advance(waits[-1])
+    return waits
+
+
 # -- cooldowns ---------------------------------------------------------------------------------
 
 
@@ -110,12 +121,7 @@ def test_a_rate_limit_with_retry_after_cools_down_exactly_that_long(
 def test_rate_limit_backoff_without_retry_after_is_capped_at_five_minutes(
     health: Health, clock: ManualClock
 ) -> None:
-    waits = []
-    for _ in range(5):
-        fail(health, F.RATE_LIMIT)
-        waits.append(blocked_for(health, clock))
-        clock.advance(waits[-1])
-    assert waits == [30, 60, 300, 300, 300]
+    assert waits_in_a_row(health, clock, F.RATE_LIMIT, 5) == [30, 60, 300, 300, 300]
 
 
 def test_a_success_resets_the_rate_limit_backoff(health: Health, clock: ManualClock) -> None:
@@ -183,12 +189,7 @@ def test_quota_without_any_reset_blocks_for_an_hour(health: Health, clock: Manua
 def test_billing_blocks_five_hours_then_a_day_and_no_longer(
     health: Health, clock: ManualClock
 ) -> None:
-    waits = []
-    for _ in range(3):
-        fail(health, F.BILLING)
-        waits.append(blocked_for(health, clock))
-        clock.advance(waits[-1])
-    assert waits == [5 * HOUR, 24 * HOUR, 24 * HOUR]
+    assert waits_in_a_row(health, clock, F.BILLING, 3) == [5 * HOUR, 24 * HOUR, 24 * HOUR]
 
 
 def test_entitlement_blocks_only_that_model_on_that_profile_for_a_day(

@@ -161,6 +161,35 @@ def sleep(clock: ManualClock) -> Sleeper:
     return Sleeper(clock)
 
 
+@dataclass(frozen=True)
+class Scene:
+    """What a router is built with here: the manual clock, a `Health` over the in-memory
+    ``state.db``, and the sleep that records its waits."""
+
+    clock: ManualClock
+    health: Health
+    sleep: Sleeper
+
+    def scripted(self, *scripts: Sequence[Step]) -> Scripted:
+        return Scripted(self.clock, *scripts)
+
+    def router(self, source: Source, budget: Budget | None = None, jitter: float = 0.5) -> Router:
+        return Router(
+            source,
+            self.health,
+            clock=self.clock,
+            broker=None,
+            sleep=self.sleep,
+            budget=budget,
+            jitter=lambda: jitter,
+        )
+
+
+@pytest.fixture
+def scene(clock: ManualClock, health: Health, sleep: Sleeper) -> Scene:
+    return Scene(clock, health, sleep)
+
+
 @dataclass
 class Run:
     events: list[TurnEvent]
@@ -180,25 +209,6 @@ def walk(plan_: Plan | Sequence[Candidate | Skip]) -> Plan:
 
 def build(c: Candidate) -> ModelRequest:
     return ModelRequest(c.model, HELLO)
-
-
-def router(
-    source: Source,
-    health: Health,
-    clock: ManualClock,
-    sleep: Sleeper,
-    budget: Budget | None = None,
-    jitter: float = 0.5,
-) -> Router:
-    return Router(
-        source,
-        health,
-        clock=clock,
-        broker=None,
-        sleep=sleep,
-        budget=budget,
-        jitter=lambda: jitter,
-    )
 
 
 async def run(
@@ -229,12 +239,12 @@ def fail(kind: F, message: str = "it failed", **fields: Any) -> Failure:
 
 
 async def test_answering_comes_first_then_the_same_content_objects_then_one_result(
-    clock: ManualClock, health: Health, sleep: Sleeper
+    scene: Scene,
 ) -> None:
     hel, lo = TextDelta("Hel"), TextDelta("lo")
     usage = Usage(7, 2)
-    a = Scripted(clock, [Tick(1.5), hel, Tick(0.5), lo, Completed("stop", "m-2025", usage)])
-    got = await run(router(Source(a=a), health, clock, sleep), [A, B])
+    a = scene.scripted([Tick(1.5), hel, Tick(0.5), lo, Completed("stop", "m-2025", usage)])
+    got = await run(scene.router(Source(a=a)), [A, B])
 
     answering, first, second, result = got.events
     assert answering == Answering(TURN, "a/m", "a:1", fallback=False, dropped=())
@@ -248,13 +258,11 @@ async def test_answering_comes_first_then_the_same_content_objects_then_one_resu
     assert result.attempts == (
         AttemptRecord("a/m", "a:1", "succeeded", first_token_ms=1500.0, end_ms=2000.0),
     )
-    assert sleep.waits == []
+    assert scene.sleep.waits == []
     assert a.closed == 1
 
 
-async def test_the_request_is_what_build_made_for_the_candidate(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_the_request_is_what_build_made_for_the_candidate(scene: Scene) -> None:
     built: list[Candidate] = []
     requests: list[ModelRequest] = []
 
@@ -263,8 +271,8 @@ async def test_the_request_is_what_build_made_for_the_candidate(
         requests.append(ModelRequest(f"{c.model}-wire", HELLO, max_tokens=5))
         return requests[-1]
 
-    a = Scripted(clock, ok("hi"))
-    r = router(Source(a=a), health, clock, sleep)
+    a = scene.scripted(ok("hi"))
+    r = scene.router(Source(a=a))
     events = [e async for e in r.route(walk([A]), recording_build, turn_id=TURN)]
     assert built == [A]
     assert a.requests[0] is requests[0]
@@ -272,28 +280,24 @@ async def test_the_request_is_what_build_made_for_the_candidate(
     assert isinstance(events[-1], TurnResult)
 
 
-async def test_tool_call_pieces_pass_through_and_the_result_assembles_them(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_tool_call_pieces_pass_through_and_the_result_assembles_them(scene: Scene) -> None:
     pieces = [
         ToolCallDelta(0, id="call_1", name="lookup"),
         ToolCallDelta(0, arguments='{"q": '),
         ToolCallDelta(0, arguments='"x"}'),
     ]
-    a = Scripted(clock, [*pieces, Completed("tool_calls", "m")])
-    got = await run(router(Source(a=a), health, clock, sleep), [A])
+    a = scene.scripted([*pieces, Completed("tool_calls", "m")])
+    got = await run(scene.router(Source(a=a)), [A])
     assert isinstance(got.events[0], Answering)
     assert all(shown is sent for shown, sent in zip(got.events[1:4], pieces, strict=True))
     assert got.result.tool_calls == (ToolCall("call_1", "lookup", '{"q": "x"}'),)
     assert (got.result.text, got.result.finish_reason) == ("", "tool_calls")
 
 
-async def test_what_the_wire_drops_is_told_in_answering_and_the_result(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, ok("hi"))
+async def test_what_the_wire_drops_is_told_in_answering_and_the_result(scene: Scene) -> None:
+    a = scene.scripted(ok("hi"))
     a.drops = ("logit_bias",)
-    got = await run(router(Source(a=a), health, clock, sleep), [A])
+    got = await run(scene.router(Source(a=a)), [A])
     answering = got.events[0]
     assert isinstance(answering, Answering)
     assert answering.dropped == ("logit_bias",)
@@ -303,12 +307,10 @@ async def test_what_the_wire_drops_is_told_in_answering_and_the_result(
 # -- before content: a failure moves on unseen ----------------------------------------------
 
 
-async def test_a_failure_before_content_moves_on_unseen(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, [Tick(0.25), fail(F.MODEL_NOT_FOUND, "no such model", status=404)])
-    b = Scripted(clock, ok("Hi"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, B])
+async def test_a_failure_before_content_moves_on_unseen(scene: Scene) -> None:
+    a = scene.scripted([Tick(0.25), fail(F.MODEL_NOT_FOUND, "no such model", status=404)])
+    b = scene.scripted(ok("Hi"))
+    got = await run(scene.router(Source(a=a, b=b)), [A, B])
 
     answering = [e for e in got.events if isinstance(e, Answering)]
     assert answering == [Answering(TURN, "b/m", "b:1", fallback=True)]
@@ -331,12 +333,10 @@ async def test_a_failure_before_content_moves_on_unseen(
     assert a.closed == 1
 
 
-async def test_an_unknown_provider_is_a_failure_of_its_candidate_only(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_an_unknown_provider_is_a_failure_of_its_candidate_only(scene: Scene) -> None:
     ghost = Candidate("ghost", "m", "ghost:default")
-    b = Scripted(clock, ok("Hi"))
-    got = await run(router(Source(b=b), health, clock, sleep), [ghost, B])
+    b = scene.scripted(ok("Hi"))
+    got = await run(scene.router(Source(b=b)), [ghost, B])
     assert steps(got.result.attempts) == [
         ("ghost/m", "ghost:default", "failed", "unavailable"),
         ("b/m", "b:1", "succeeded", None),
@@ -347,12 +347,12 @@ async def test_an_unknown_provider_is_a_failure_of_its_candidate_only(
 
 
 async def test_after_content_a_restartable_caller_gets_restart_then_a_whole_new_answer(
-    clock: ManualClock, health: Health, sleep: Sleeper
+    scene: Scene,
 ) -> None:
     cut = TextDelta("Hel")
-    a = Scripted(clock, [cut, fail(F.NETWORK, "connection reset")], ok("never sent"))
-    b = Scripted(clock, ok("Hello", " there"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, B], restartable=True)
+    a = scene.scripted([cut, fail(F.NETWORK, "connection reset")], ok("never sent"))
+    b = scene.scripted(ok("Hello", " there"))
+    got = await run(scene.router(Source(a=a, b=b)), [A, B], restartable=True)
 
     kinds = [type(e).__name__ for e in got.events]
     assert kinds == [
@@ -376,15 +376,15 @@ async def test_after_content_a_restartable_caller_gets_restart_then_a_whole_new_
         ("b/m", "b:1", "succeeded", None),
     ]
     assert len(a.requests) == 1  # not retried in place, though network is retried before content
-    assert sleep.waits == []
+    assert scene.sleep.waits == []
 
 
 async def test_after_content_an_api_caller_gets_a_partial_stream_broken_failure(
-    clock: ManualClock, health: Health, sleep: Sleeper
+    scene: Scene,
 ) -> None:
-    a = Scripted(clock, [TextDelta("Hel"), fail(F.SERVER_ERROR, "upstream 500", status=500)])
-    b = Scripted(clock, ok("never asked"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, B])
+    a = scene.scripted([TextDelta("Hel"), fail(F.SERVER_ERROR, "upstream 500", status=500)])
+    b = scene.scripted(ok("never asked"))
+    got = await run(scene.router(Source(a=a, b=b)), [A, B])
 
     assert [type(e) for e in got.events] == [Answering, TextDelta]  # no TurnResult
     assert got.failed is not None
@@ -405,27 +405,25 @@ async def test_after_content_an_api_caller_gets_a_partial_stream_broken_failure(
         ),
     )
     assert b.requests == []
-    assert sleep.waits == []
+    assert scene.sleep.waits == []
 
 
 @pytest.mark.parametrize("kind", [F.CONTENT_FILTER, F.RATE_LIMIT, F.CONTEXT_OVERFLOW])
 async def test_after_content_every_class_restarts_on_the_next_candidate(
-    clock: ManualClock, health: Health, sleep: Sleeper, kind: F
+    scene: Scene, kind: F
 ) -> None:
     """Phase STREAMING overrides the table: no stop, no wait, no context rule."""
-    a = Scripted(clock, [TextDelta("x"), fail(kind, "cut", retry_after=1.0)])
-    b = Scripted(clock, ok("whole"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, B], restartable=True)
+    a = scene.scripted([TextDelta("x"), fail(kind, "cut", retry_after=1.0)])
+    b = scene.scripted(ok("whole"))
+    got = await run(scene.router(Source(a=a, b=b)), [A, B], restartable=True)
     assert any(isinstance(e, Restart) for e in got.events)
     assert got.result.model == "b/m"
-    assert sleep.waits == []
+    assert scene.sleep.waits == []
 
 
-async def test_a_stream_that_ends_without_completed_is_broken(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, [TextDelta("Hel")])  # then the end, no terminal event
-    got = await run(router(Source(a=a), health, clock, sleep), [A])
+async def test_a_stream_that_ends_without_completed_is_broken(scene: Scene) -> None:
+    a = scene.scripted([TextDelta("Hel")])  # then the end, no terminal event
+    got = await run(scene.router(Source(a=a)), [A])
     assert got.failed is not None
     assert got.failed.partial is True
     assert got.failed.failure.kind is F.STREAM_BROKEN
@@ -434,25 +432,23 @@ async def test_a_stream_that_ends_without_completed_is_broken(
 
 
 async def test_an_empty_stream_is_broken_before_content_so_retried_once_then_moved_on(
-    clock: ManualClock, health: Health, sleep: Sleeper
+    scene: Scene,
 ) -> None:
-    a = Scripted(clock, [], [])
-    b = Scripted(clock, ok("Hi"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, B])
+    a = scene.scripted([], [])
+    b = scene.scripted(ok("Hi"))
+    got = await run(scene.router(Source(a=a, b=b)), [A, B])
     assert steps(got.result.attempts) == [
         ("a/m", "a:1", "failed", "stream_broken"),
         ("a/m", "a:1", "failed", "stream_broken"),
         ("b/m", "b:1", "succeeded", None),
     ]
     assert not any(isinstance(e, Restart) for e in got.events)
-    assert sleep.waits == []  # stream_broken retries without a backoff
+    assert scene.sleep.waits == []  # stream_broken retries without a backoff
 
 
-async def test_a_caller_that_stops_early_closes_the_providers_stream(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, ok("one", "two", "three"))
-    r = router(Source(a=a), health, clock, sleep)
+async def test_a_caller_that_stops_early_closes_the_providers_stream(scene: Scene) -> None:
+    a = scene.scripted(ok("one", "two", "three"))
+    r = scene.router(Source(a=a))
     events = r.route(walk([A]), build, turn_id=TURN)
     assert isinstance(await events.__anext__(), Answering)
     assert await events.__anext__() == TextDelta("one")
@@ -464,11 +460,11 @@ async def test_a_caller_that_stops_early_closes_the_providers_stream(
 
 
 async def test_a_retry_after_within_the_budget_is_waited_and_the_same_candidate_answers(
-    clock: ManualClock, health: Health, sleep: Sleeper
+    scene: Scene,
 ) -> None:
-    a = Scripted(clock, [fail(F.RATE_LIMIT, "slow down", status=429, retry_after=2.0)], ok("Hi"))
-    got = await run(router(Source(a=a), health, clock, sleep), [A, B])
-    assert sleep.waits == [2.0]
+    a = scene.scripted([fail(F.RATE_LIMIT, "slow down", status=429, retry_after=2.0)], ok("Hi"))
+    got = await run(scene.router(Source(a=a)), [A, B])
+    assert scene.sleep.waits == [2.0]
     assert steps(got.result.attempts) == [
         ("a/m", "a:1", "failed", "rate_limit"),
         ("a/m", "a:1", "succeeded", None),
@@ -477,51 +473,47 @@ async def test_a_retry_after_within_the_budget_is_waited_and_the_same_candidate_
     assert got.result.fallback is False  # the same candidate, though on its second try
 
 
-async def test_a_retry_after_equal_to_the_budget_is_still_waited(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, [fail(F.RATE_LIMIT, "slow", retry_after=4.0)], ok("Hi"))
-    got = await run(router(Source(a=a), health, clock, sleep, Budget(retry_wait=4.0)), [A])
-    assert sleep.waits == [4.0]
+async def test_a_retry_after_equal_to_the_budget_is_still_waited(scene: Scene) -> None:
+    a = scene.scripted([fail(F.RATE_LIMIT, "slow", retry_after=4.0)], ok("Hi"))
+    got = await run(scene.router(Source(a=a), Budget(retry_wait=4.0)), [A])
+    assert scene.sleep.waits == [4.0]
     assert got.result.model == "a/m"
 
 
 @pytest.mark.parametrize("retry_after", [None, 10.5])
 async def test_no_retry_after_or_one_past_the_budget_moves_on_without_waiting(
-    clock: ManualClock, health: Health, sleep: Sleeper, retry_after: float | None
+    scene: Scene, retry_after: float | None
 ) -> None:
-    a = Scripted(clock, [fail(F.RATE_LIMIT, "slow", retry_after=retry_after)])
-    b = Scripted(clock, ok("Hi"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, B])
-    assert sleep.waits == []
+    a = scene.scripted([fail(F.RATE_LIMIT, "slow", retry_after=retry_after)])
+    b = scene.scripted(ok("Hi"))
+    got = await run(scene.router(Source(a=a, b=b)), [A, B])
+    assert scene.sleep.waits == []
     assert steps(got.result.attempts) == [
         ("a/m", "a:1", "failed", "rate_limit"),
         ("b/m", "b:1", "succeeded", None),
     ]
 
 
-async def test_a_retry_after_is_waited_only_once(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_a_retry_after_is_waited_only_once(scene: Scene) -> None:
     limited = fail(F.RATE_LIMIT, "slow", retry_after=2.0)
-    a = Scripted(clock, [limited], [limited])
-    b = Scripted(clock, ok("Hi"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, B])
-    assert sleep.waits == [2.0]
+    a = scene.scripted([limited], [limited])
+    b = scene.scripted(ok("Hi"))
+    got = await run(scene.router(Source(a=a, b=b)), [A, B])
+    assert scene.sleep.waits == [2.0]
     assert [r.candidate for r in got.result.attempts] == ["a/m", "a/m", "b/m"]
 
 
 @pytest.mark.parametrize(("jitter", "wait"), [(0.0, 1.5), (0.5, 2.25), (1.0, 3.0)])
 async def test_a_server_error_is_retried_once_after_the_jittered_backoff(
-    clock: ManualClock, health: Health, sleep: Sleeper, jitter: float, wait: float
+    scene: Scene, jitter: float, wait: float
 ) -> None:
     """backoff * (0.5 + jitter / 2): between half and all of the base."""
     down = fail(F.SERVER_ERROR, "boom", status=500)
-    a = Scripted(clock, [down], [down])
-    b = Scripted(clock, ok("Hi"))
-    r = router(Source(a=a, b=b), health, clock, sleep, Budget(backoff=3.0), jitter=jitter)
+    a = scene.scripted([down], [down])
+    b = scene.scripted(ok("Hi"))
+    r = scene.router(Source(a=a, b=b), Budget(backoff=3.0), jitter=jitter)
     got = await run(r, [A, B])
-    assert sleep.waits == [wait]
+    assert scene.sleep.waits == [wait]
     assert steps(got.result.attempts) == [
         ("a/m", "a:1", "failed", "server_error"),
         ("a/m", "a:1", "failed", "server_error"),
@@ -529,12 +521,10 @@ async def test_a_server_error_is_retried_once_after_the_jittered_backoff(
     ]
 
 
-async def test_a_transient_auth_failure_is_retried_at_once(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, [fail(F.AUTH_TRANSIENT, "try again")], ok("Hi"))
-    got = await run(router(Source(a=a), health, clock, sleep), [A])
-    assert sleep.waits == []
+async def test_a_transient_auth_failure_is_retried_at_once(scene: Scene) -> None:
+    a = scene.scripted([fail(F.AUTH_TRANSIENT, "try again")], ok("Hi"))
+    got = await run(scene.router(Source(a=a)), [A])
+    assert scene.sleep.waits == []
     assert [r.decision for r in got.result.attempts] == ["failed", "succeeded"]
 
 
@@ -542,27 +532,25 @@ async def test_a_transient_auth_failure_is_retried_at_once(
     ("phase", "answered_by"), [("connect", "a/m"), ("first_token", "b/m"), ("idle", "b/m")]
 )
 async def test_a_connect_timeout_is_retried_but_a_silent_route_is_not(
-    clock: ManualClock, health: Health, sleep: Sleeper, phase: str, answered_by: str
+    scene: Scene, phase: str, answered_by: str
 ) -> None:
-    a = Scripted(clock, [fail(F.TIMEOUT, "no answer", phase=phase)], ok("Hi"))
-    b = Scripted(clock, ok("Hi"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, B])
+    a = scene.scripted([fail(F.TIMEOUT, "no answer", phase=phase)], ok("Hi"))
+    b = scene.scripted(ok("Hi"))
+    got = await run(scene.router(Source(a=a, b=b)), [A, B])
     assert got.result.model == answered_by
     assert [r.reason for r in got.result.attempts] == ["timeout", None]
 
 
-async def test_a_circuit_that_opens_takes_no_retry(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_a_circuit_that_opens_takes_no_retry(scene: Scene) -> None:
     down = fail(F.SERVER_ERROR, "boom")
     for _ in range(2):  # two failures of earlier turns: still closed
-        health.failed(A, down, TABLE[F.SERVER_ERROR], None)
-    assert health.circuit(A) == "closed"
-    a = Scripted(clock, [down], ok("never asked"))
-    b = Scripted(clock, ok("Hi"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, B])
-    assert health.circuit(A) == "open"
-    assert sleep.waits == []
+        scene.health.failed(A, down, TABLE[F.SERVER_ERROR], None)
+    assert scene.health.circuit(A) == "closed"
+    a = scene.scripted([down], ok("never asked"))
+    b = scene.scripted(ok("Hi"))
+    got = await run(scene.router(Source(a=a, b=b)), [A, B])
+    assert scene.health.circuit(A) == "open"
+    assert scene.sleep.waits == []
     assert len(a.requests) == 1
     assert steps(got.result.attempts) == [
         ("a/m", "a:1", "failed", "server_error"),
@@ -571,34 +559,32 @@ async def test_a_circuit_that_opens_takes_no_retry(
 
 
 async def test_when_every_circuit_is_open_the_first_to_recover_is_probed_without_retry(
-    clock: ManualClock, health: Health, sleep: Sleeper
+    scene: Scene,
 ) -> None:
     down = fail(F.SERVER_ERROR, "boom")
     for _ in range(3):
-        health.failed(A, down, TABLE[F.SERVER_ERROR], None)
-    clock.advance(1)
+        scene.health.failed(A, down, TABLE[F.SERVER_ERROR], None)
+    scene.clock.advance(1)
     for _ in range(3):
-        health.failed(B, down, TABLE[F.SERVER_ERROR], None)
-    a = Scripted(clock, [down], ok("never asked"))
-    b = Scripted(clock, ok("never asked"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [B, A])
+        scene.health.failed(B, down, TABLE[F.SERVER_ERROR], None)
+    a = scene.scripted([down], ok("never asked"))
+    b = scene.scripted(ok("never asked"))
+    got = await run(scene.router(Source(a=a, b=b)), [B, A])
     assert got.failed is not None
     assert steps(got.failed.attempts) == [
         ("b/m", "b:1", "skip_cooldown", "circuit_open"),
         ("a/m", "a:1", "failed", "server_error"),
     ]
-    assert sleep.waits == []
+    assert scene.sleep.waits == []
     assert len(a.requests) == 1
     assert b.requests == []
-    assert health.circuit(A) == "open"
+    assert scene.health.circuit(A) == "open"
 
 
-async def test_a_cooldown_left_by_one_turn_skips_the_candidate_in_the_next(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, [fail(F.RATE_LIMIT, "slow", retry_after=120.0)])
-    b = Scripted(clock, ok("one"), ok("two"))
-    r = router(Source(a=a, b=b), health, clock, sleep)
+async def test_a_cooldown_left_by_one_turn_skips_the_candidate_in_the_next(scene: Scene) -> None:
+    a = scene.scripted([fail(F.RATE_LIMIT, "slow", retry_after=120.0)])
+    b = scene.scripted(ok("one"), ok("two"))
+    r = scene.router(Source(a=a, b=b))
     await run(r, [A, B])
     got = await run(r, [A, B])
     assert steps(got.result.attempts) == [
@@ -611,13 +597,11 @@ async def test_a_cooldown_left_by_one_turn_skips_the_candidate_in_the_next(
 # -- what a failure means for the rest of the plan -------------------------------------------
 
 
-async def test_context_overflow_moves_only_to_a_larger_context(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, [fail(F.CONTEXT_OVERFLOW, "too long", status=400)], ok("never asked"))
-    d = Scripted(clock, ok("Fits"))
-    source = Source(a=a, b=Scripted(clock), c=Scripted(clock), d=d)
-    got = await run(router(source, health, clock, sleep), [A, A2, B, C, D])
+async def test_context_overflow_moves_only_to_a_larger_context(scene: Scene) -> None:
+    a = scene.scripted([fail(F.CONTEXT_OVERFLOW, "too long", status=400)], ok("never asked"))
+    d = scene.scripted(ok("Fits"))
+    source = Source(a=a, b=scene.scripted(), c=scene.scripted(), d=d)
+    got = await run(scene.router(source), [A, A2, B, C, D])
     assert steps(got.result.attempts) == [
         ("a/m", "a:1", "failed", "context_overflow"),
         ("a/m", "a:2", "skip_policy", "context_overflow"),  # the same model, another profile
@@ -628,19 +612,17 @@ async def test_context_overflow_moves_only_to_a_larger_context(
     assert len(a.requests) == 1
 
 
-async def test_a_second_overflow_raises_the_floor(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_a_second_overflow_raises_the_floor(scene: Scene) -> None:
     mid = Candidate("b", "m", "b:1", "subscription", 8192)
     mid_too = Candidate("c", "m", "c:1", "subscription", 8192)
     overflow = fail(F.CONTEXT_OVERFLOW, "too long")
     source = Source(
-        a=Scripted(clock, [overflow]),
-        b=Scripted(clock, [overflow]),
-        c=Scripted(clock),
-        d=Scripted(clock, ok("Fits")),
+        a=scene.scripted([overflow]),
+        b=scene.scripted([overflow]),
+        c=scene.scripted(),
+        d=scene.scripted(ok("Fits")),
     )
-    got = await run(router(source, health, clock, sleep), [A, mid, mid_too, D])
+    got = await run(scene.router(source), [A, mid, mid_too, D])
     assert [r.decision for r in got.result.attempts] == [
         "failed",
         "failed",
@@ -650,12 +632,10 @@ async def test_a_second_overflow_raises_the_floor(
 
 
 @pytest.mark.parametrize("kind", [F.CONTENT_FILTER, F.BAD_REQUEST])
-async def test_a_refusal_of_the_request_itself_stops_the_walk(
-    clock: ManualClock, health: Health, sleep: Sleeper, kind: F
-) -> None:
-    a = Scripted(clock, [fail(kind, "refused", status=400, fix="rephrase it")])
-    b = Scripted(clock, ok("never asked"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, A2, B])
+async def test_a_refusal_of_the_request_itself_stops_the_walk(scene: Scene, kind: F) -> None:
+    a = scene.scripted([fail(kind, "refused", status=400, fix="rephrase it")])
+    b = scene.scripted(ok("never asked"))
+    got = await run(scene.router(Source(a=a, b=b)), [A, A2, B])
     assert got.failed is not None
     assert got.failed.partial is False
     assert got.failed.failure.kind is kind
@@ -669,11 +649,9 @@ async def test_a_refusal_of_the_request_itself_stops_the_walk(
     assert b.requests == []
 
 
-async def test_a_dead_profile_rotates_to_the_models_next_profile(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, [fail(F.AUTH_DEAD, "revoked", status=401)], ok("Hi"))
-    got = await run(router(Source(a=a), health, clock, sleep), [A, A2])
+async def test_a_dead_profile_rotates_to_the_models_next_profile(scene: Scene) -> None:
+    a = scene.scripted([fail(F.AUTH_DEAD, "revoked", status=401)], ok("Hi"))
+    got = await run(scene.router(Source(a=a)), [A, A2])
     assert steps(got.result.attempts) == [
         ("a/m", "a:1", "failed", "auth_dead"),
         ("a/m", "a:2", "succeeded", None),
@@ -681,12 +659,10 @@ async def test_a_dead_profile_rotates_to_the_models_next_profile(
     assert got.result.fallback is True
 
 
-async def test_when_every_candidate_fails_the_last_failure_names_every_try(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, [fail(F.MODEL_NOT_FOUND, "gone", status=404)])
-    b = Scripted(clock, [fail(F.QUOTA, "used up", status=429, fix="wait for the reset")])
-    got = await run(router(Source(a=a, b=b), health, clock, sleep), [A, B])
+async def test_when_every_candidate_fails_the_last_failure_names_every_try(scene: Scene) -> None:
+    a = scene.scripted([fail(F.MODEL_NOT_FOUND, "gone", status=404)])
+    b = scene.scripted([fail(F.QUOTA, "used up", status=429, fix="wait for the reset")])
+    got = await run(scene.router(Source(a=a, b=b)), [A, B])
     assert got.failed is not None
     assert got.failed.failure.kind is F.QUOTA
     assert got.failed.failure.fix == "wait for the reset"
@@ -699,13 +675,11 @@ async def test_when_every_candidate_fails_the_last_failure_names_every_try(
 # -- budgets ----------------------------------------------------------------------------------
 
 
-async def test_the_attempt_budget_ends_the_walk(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_the_attempt_budget_ends_the_walk(scene: Scene) -> None:
     down = fail(F.NETWORK, "unreachable")
-    a = Scripted(clock, [down], [down])
-    b = Scripted(clock, ok("never asked"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep, Budget(attempts=2)), [A, B])
+    a = scene.scripted([down], [down])
+    b = scene.scripted(ok("never asked"))
+    got = await run(scene.router(Source(a=a, b=b), Budget(attempts=2)), [A, B])
     assert got.failed is not None
     assert got.failed.failure.kind is F.NETWORK
     assert steps(got.failed.attempts) == [
@@ -715,24 +689,20 @@ async def test_the_attempt_budget_ends_the_walk(
     assert b.requests == []
 
 
-async def test_the_last_attempt_of_the_budget_takes_no_retry_and_no_wait(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
-    a = Scripted(clock, [fail(F.SERVER_ERROR, "boom")], ok("never asked"))
-    got = await run(router(Source(a=a), health, clock, sleep, Budget(attempts=1)), [A])
+async def test_the_last_attempt_of_the_budget_takes_no_retry_and_no_wait(scene: Scene) -> None:
+    a = scene.scripted([fail(F.SERVER_ERROR, "boom")], ok("never asked"))
+    got = await run(scene.router(Source(a=a), Budget(attempts=1)), [A])
     assert got.failed is not None
-    assert sleep.waits == []
+    assert scene.sleep.waits == []
     assert len(a.requests) == 1
 
 
-async def test_the_time_budget_counts_the_waits(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_the_time_budget_counts_the_waits(scene: Scene) -> None:
     limited = fail(F.RATE_LIMIT, "slow", retry_after=6.0)
-    a = Scripted(clock, [limited], [limited])
-    b = Scripted(clock, ok("never asked"))
-    got = await run(router(Source(a=a, b=b), health, clock, sleep, Budget(seconds=5.0)), [A, B])
-    assert sleep.waits == [6.0]
+    a = scene.scripted([limited], [limited])
+    b = scene.scripted(ok("never asked"))
+    got = await run(scene.router(Source(a=a, b=b), Budget(seconds=5.0)), [A, B])
+    assert scene.sleep.waits == [6.0]
     assert got.failed is not None
     assert [r.candidate for r in got.failed.attempts] == ["a/m", "a/m"]
     assert b.requests == []
@@ -741,14 +711,12 @@ async def test_the_time_budget_counts_the_waits(
 # -- skips, records and the decision log ------------------------------------------------------
 
 
-async def test_the_plans_skips_are_recorded_and_every_record_names_the_next(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_the_plans_skips_are_recorded_and_every_record_names_the_next(scene: Scene) -> None:
     paid = Candidate("b", "m", "b:key", "metered")
     skip = Skip(paid, "skip_policy", "policy_billing_kind", "billed per use", "allow it")
-    a = Scripted(clock, [fail(F.OVERLOADED, "busy")], [fail(F.OVERLOADED, "busy")])
-    c = Scripted(clock, ok("Hi"))
-    got = await run(router(Source(a=a, c=c), health, clock, sleep), [A, skip, C])
+    a = scene.scripted([fail(F.OVERLOADED, "busy")], [fail(F.OVERLOADED, "busy")])
+    c = scene.scripted(ok("Hi"))
+    got = await run(scene.router(Source(a=a, c=c)), [A, skip, C])
     records = got.result.attempts
     assert steps(records) == [
         ("a/m", "a:1", "failed", "overloaded"),
@@ -760,15 +728,13 @@ async def test_the_plans_skips_are_recorded_and_every_record_names_the_next(
     assert [r.next for r in records] == ["a/m", "b/m", "c/m", None]
 
 
-async def test_a_plan_of_skips_only_fails_with_the_first_fix(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_a_plan_of_skips_only_fails_with_the_first_fix(scene: Scene) -> None:
     login = "clawgate models auth login --provider a"
     steps_ = [
         Skip(A, "skip_needs_login", "no_profile", "no credentials stored for a", login),
         Skip(B, "skip_policy", "policy_billing_kind", "billed per use", "allow it"),
     ]
-    got = await run(router(Source(), health, clock, sleep), steps_)
+    got = await run(scene.router(Source()), steps_)
     assert got.failed is not None
     assert got.failed.failure.kind is F.AUTH_DEAD  # someone has to log in
     assert got.failed.failure.fix == login
@@ -778,27 +744,25 @@ async def test_a_plan_of_skips_only_fails_with_the_first_fix(
     assert [r.decision for r in got.failed.attempts] == ["skip_needs_login", "skip_policy"]
 
 
-async def test_a_plan_of_policy_skips_only_is_unavailable(
-    clock: ManualClock, health: Health, sleep: Sleeper
-) -> None:
+async def test_a_plan_of_policy_skips_only_is_unavailable(scene: Scene) -> None:
     only = [Skip(B, "skip_policy", "policy_billing_kind", "billed per use")]
-    got = await run(router(Source(), health, clock, sleep), only)
+    got = await run(scene.router(Source()), only)
     assert got.failed is not None
     assert got.failed.failure.kind is F.UNAVAILABLE
     assert got.failed.failure.fix == "wait for the cooldowns to pass, or add a fallback model"
 
 
 async def test_the_decision_log_has_one_line_per_record(
-    clock: ManualClock, health: Health, sleep: Sleeper, caplog: pytest.LogCaptureFixture
+    scene: Scene, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="clawgate.routing")
     settings = Settings.model_validate(
         {"agents": {"defaults": {"model": {"primary": "a/m", "fallbacks": ["b/m"]}}}}
     )
     chain = plan(settings)
-    a = Scripted(clock, [fail(F.MODEL_NOT_FOUND, "gone")])
-    b = Scripted(clock, ok("Hi"))
-    await run(router(Source(a=a, b=b), health, clock, sleep), chain)
+    a = scene.scripted([fail(F.MODEL_NOT_FOUND, "gone")])
+    b = scene.scripted(ok("Hi"))
+    await run(scene.router(Source(a=a, b=b)), chain)
     lines = [r.getMessage() for r in caplog.records if r.name == "clawgate.routing"]
     assert lines == [
         "decision=failed requested=default candidate=a/m profile=a:default "
@@ -808,14 +772,14 @@ async def test_the_decision_log_has_one_line_per_record(
 
 
 async def test_a_failed_turn_is_logged_once_under_the_requested_model(
-    clock: ManualClock, health: Health, sleep: Sleeper, caplog: pytest.LogCaptureFixture
+    scene: Scene, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="clawgate.routing")
     settings = Settings.model_validate({})
     chain = plan(settings, "a/m")
     assert chain.strict is True
-    a = Scripted(clock, [TextDelta("Hel"), fail(F.NETWORK, "reset")])
-    got = await run(router(Source(a=a), health, clock, sleep), chain)
+    a = scene.scripted([TextDelta("Hel"), fail(F.NETWORK, "reset")])
+    got = await run(scene.router(Source(a=a)), chain)
     assert got.failed is not None
     assert got.failed.partial
     lines = [r.getMessage() for r in caplog.records if r.name == "clawgate.routing"]

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from clawgate.auth import Access
 from clawgate.config import Settings
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
@@ -19,9 +17,6 @@ from clawgate.providers import (
     Completed,
     ImagePart,
     Message,
-    ModelRequest,
-    Provider,
-    StreamEvent,
     TextDelta,
     TextPart,
     ToolCall,
@@ -29,6 +24,7 @@ from clawgate.providers import (
 )
 from clawgate.runtime import Answering, Runtime, TurnFailed, TurnRequest, TurnResult
 from clawgate.state import State, open_db
+from tests.runtime.scripted import Scripted, Source
 
 pytestmark = pytest.mark.anyio
 
@@ -38,40 +34,6 @@ PIECES = [
     ToolCallDelta(0, arguments='{"city": '),
     ToolCallDelta(0, arguments='"Oslo"}'),
 ]
-
-
-class Scripted:
-    """A provider answering each request with the next script, and keeping the requests."""
-
-    def __init__(self, *scripts: list[StreamEvent | Failed]) -> None:
-        self.scripts = list(scripts)
-        self.requests: list[ModelRequest] = []
-
-    async def stream(
-        self, request: ModelRequest, access: Access | None = None
-    ) -> AsyncIterator[StreamEvent]:
-        self.requests.append(request)
-        for event in self.scripts.pop(0):
-            if isinstance(event, Failed):
-                raise event
-            yield event
-
-    def dropped(self, request: ModelRequest) -> tuple[str, ...]:
-        return ()
-
-    async def usage_windows(self, access: Access | None) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        pass
-
-
-class Source:
-    def __init__(self, provider: Provider) -> None:
-        self.provider = provider
-
-    def get(self, name: str) -> Provider:
-        return self.provider
 
 
 SETTINGS = Settings.model_validate(
@@ -85,7 +47,7 @@ SETTINGS = Settings.model_validate(
 
 async def test_tool_call_pieces_assemble_into_the_result() -> None:
     provider = Scripted([*PIECES, Completed("tool_calls", model="m")])
-    events = [e async for e in Runtime(SETTINGS, Source(provider)).stream(TurnRequest(()))]
+    events = [e async for e in Runtime(SETTINGS, Source(remote=provider)).stream(TurnRequest(()))]
     assert isinstance(events[0], Answering)  # a tool call is content: who answers comes first
     assert events[1:4] == PIECES
     result = events[-1]
@@ -99,7 +61,7 @@ async def test_a_session_keeps_whole_messages_and_replays_them(tmp_path: Path) -
         [TextDelta("It is sunny."), Completed("stop", model="m")],
     )
     state = State.open(tmp_path / "state.db")
-    runtime = Runtime(SETTINGS, Source(provider), state=state)
+    runtime = Runtime(SETTINGS, Source(remote=provider), state=state)
     image = ImagePart("data:image/png;base64,iVBORw0KGgo=", "low")
     asked = Message("user", (TextPart("Weather here?"), image))
     await runtime.complete(TurnRequest((asked,), session="s"))
@@ -135,7 +97,7 @@ async def test_rows_from_before_whole_messages_replay_as_text(tmp_path: Path) ->
     conn.close()
     provider = Scripted([TextDelta("ok"), Completed("stop", model="m")])
     state = State.open(path)
-    await Runtime(SETTINGS, Source(provider), state=state).complete(
+    await Runtime(SETTINGS, Source(remote=provider), state=state).complete(
         TurnRequest((Message("user", "and now"),), session="old")
     )
     assert provider.requests[0].messages == (
@@ -157,7 +119,7 @@ async def test_a_stream_cut_after_a_tool_call_delta_ends_with_an_error() -> None
     events: list[object] = []
 
     async def consume() -> None:
-        async for event in Runtime(SETTINGS, Source(cut)).stream(TurnRequest(())):
+        async for event in Runtime(SETTINGS, Source(remote=cut)).stream(TurnRequest(())):
             events.append(event)
 
     with pytest.raises(TurnFailed) as info:
@@ -178,7 +140,7 @@ PICTURE = Message("user", (TextPart("What is this?"), ImagePart("https://example
 
 async def test_a_model_that_cannot_see_is_skipped_for_an_image_turn() -> None:
     provider = Scripted([TextDelta("A cat."), Completed("stop", model="m")])
-    result = await Runtime(BLIND, Source(provider)).complete(TurnRequest((PICTURE,)))
+    result = await Runtime(BLIND, Source(remote=provider)).complete(TurnRequest((PICTURE,)))
     assert result.model == "remote/m"
     skipped = result.attempts[0]
     assert (skipped.candidate, skipped.decision, skipped.reason) == (
@@ -196,7 +158,7 @@ async def test_when_no_model_can_take_the_turn_it_is_a_bad_request() -> None:
     )
     provider = Scripted()
     with pytest.raises(TurnFailed) as info:
-        await Runtime(text_only, Source(provider)).complete(TurnRequest((PICTURE,)))
+        await Runtime(text_only, Source(remote=provider)).complete(TurnRequest((PICTURE,)))
     assert info.value.code == "bad_request"
     assert "blind/m cannot take image" in info.value.message
     assert "local/x cannot take image" in info.value.message
@@ -213,5 +175,5 @@ async def test_a_tool_history_needs_tools_even_without_tool_definitions() -> Non
     )
     answer = Message("tool", "42", tool_call_id="call_1")
     with pytest.raises(TurnFailed) as info:
-        await Runtime(no_tools, Source(Scripted())).complete(TurnRequest((answer,)))
+        await Runtime(no_tools, Source(remote=Scripted())).complete(TurnRequest((answer,)))
     assert "remote/m cannot take tools" in info.value.message

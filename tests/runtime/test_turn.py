@@ -1,24 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from clawgate.auth import Access
 from clawgate.config import Settings
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
-from clawgate.providers import (
-    Completed,
-    Message,
-    ModelRequest,
-    Provider,
-    Providers,
-    StreamEvent,
-    TextDelta,
-)
+from clawgate.providers import Completed, Message, TextDelta
 from clawgate.runtime import Answering, Runtime, TurnFailed, TurnRequest, TurnResult
+from tests.runtime.scripted import Scripted, Source
 
 pytestmark = pytest.mark.anyio
 
@@ -78,41 +69,6 @@ async def test_an_explicit_model_does_not_fall_back(tmp_path: Path) -> None:
     assert info.value.fix is not None
 
 
-class Scripted:
-    """A provider whose stream is written by the test; stands in for a remote model."""
-
-    def __init__(self, events: list[StreamEvent | Failed]) -> None:
-        self.events = events
-        self.calls = 0
-
-    async def stream(
-        self, request: ModelRequest, access: Access | None = None
-    ) -> AsyncIterator[StreamEvent]:
-        self.calls += 1
-        for event in self.events:
-            if isinstance(event, Failed):
-                raise event
-            yield event
-
-    def dropped(self, request: ModelRequest) -> tuple[str, ...]:
-        return ()
-
-    async def usage_windows(self, access: Access | None) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        pass
-
-
-class Source:
-    def __init__(self, **providers: Provider) -> None:
-        self.providers = providers
-        self.real = Providers({})
-
-    def get(self, name: str) -> Provider:
-        return self.providers.get(name) or self.real.get(name)
-
-
 async def test_a_stream_broken_after_text_is_never_a_completed_answer() -> None:
     cut = Scripted([TextDelta("Half an ans"), Failed(Failure(FailureClass.NETWORK, "reset"))])
     s = settings("remote/m", ["local/smollm2-135m"], [])
@@ -146,11 +102,11 @@ async def test_a_bad_request_is_not_retried_on_other_models() -> None:
     with pytest.raises(TurnFailed) as info:
         await Runtime(s, Source(remote=rejecting, other=other)).complete(TurnRequest(HELLO))
     assert info.value.code == "bad_request"
-    assert other.calls == 0
+    assert other.requests == []
 
 
 async def test_failure_before_text_moves_on_unseen() -> None:
-    down = Scripted([Failed(Failure(FailureClass.SERVER_ERROR, "502"))])
+    down = Scripted.always([Failed(Failure(FailureClass.SERVER_ERROR, "502"))])  # retried once
     up = Scripted([TextDelta("hi"), Completed("stop", model="m")])
     s = settings("remote/m", ["other/m"], [])
     events = [e async for e in Runtime(s, Source(remote=down, other=up)).stream(TurnRequest(HELLO))]

@@ -5,7 +5,7 @@ on an injected `ManualClock`, moved by the injected sleep; nothing here really w
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import parse_qs
 
 import httpx
@@ -18,6 +18,7 @@ from clawgate.auth.oauth import (
     Pending,
     SlowDown,
     TokenError,
+    TokenSet,
     poll,
     poll_token,
 )
@@ -221,12 +222,23 @@ async def test_any_other_exception_ends_the_poll_at_once(
 
 # -- poll_token: against the token endpoint -----------------------------------------------------
 
+TokensFor = Callable[[DeviceAuthorization], Awaitable[TokenSet]]
 
-async def test_pending_then_tokens(
-    http: httpx.AsyncClient, issuer: Issuer, clock: ManualClock, sleep: Sleeper
-) -> None:
+
+@pytest.fixture
+def tokens_for(http: httpx.AsyncClient, clock: ManualClock, sleep: Sleeper) -> TokensFor:
+    """`poll_token` for `CLIENT` and the given device authorization, against the scripted issuer
+    and waiting on the manual clock."""
+
+    async def polled(authorization: DeviceAuthorization) -> TokenSet:
+        return await poll_token(http, CLIENT, authorization, clock=clock, sleep=sleep)
+
+    return polled
+
+
+async def test_pending_then_tokens(issuer: Issuer, tokens_for: TokensFor) -> None:
     issuer.answer(refusal("authorization_pending"), refusal("authorization_pending"), granted())
-    tokens = await poll_token(http, CLIENT, device(), clock=clock, sleep=sleep)
+    tokens = await tokens_for(device())
     assert tokens.access_token == Secret("at-1")
     assert issuer.times == [5, 10, 15]
     assert issuer.form() == {
@@ -238,7 +250,7 @@ async def test_pending_then_tokens(
 
 
 async def test_slow_down_from_the_issuer_lengthens_every_later_poll(
-    http: httpx.AsyncClient, issuer: Issuer, clock: ManualClock, sleep: Sleeper
+    issuer: Issuer, sleep: Sleeper, tokens_for: TokensFor
 ) -> None:
     issuer.answer(
         refusal("authorization_pending"),
@@ -247,34 +259,34 @@ async def test_slow_down_from_the_issuer_lengthens_every_later_poll(
         refusal("authorization_pending"),
         granted(),
     )
-    await poll_token(http, CLIENT, device(), clock=clock, sleep=sleep)
+    await tokens_for(device())
     assert sleep.slept == [5, 5, 10, 10, 10]
     assert issuer.times == [5, 10, 20, 30, 40]
 
 
 async def test_the_interval_the_issuer_gave_is_used(
-    http: httpx.AsyncClient, issuer: Issuer, clock: ManualClock, sleep: Sleeper
+    issuer: Issuer, sleep: Sleeper, tokens_for: TokensFor
 ) -> None:
     issuer.answer(refusal("authorization_pending"), granted())
-    await poll_token(http, CLIENT, device(interval=2), clock=clock, sleep=sleep)
+    await tokens_for(device(interval=2))
     assert sleep.slept == [2, 2]
 
 
 async def test_refusals_with_status_200_are_read_the_same_way(
-    http: httpx.AsyncClient, issuer: Issuer, clock: ManualClock, sleep: Sleeper
+    issuer: Issuer, sleep: Sleeper, tokens_for: TokensFor
 ) -> None:
     # GitHub's device flow answers authorization_pending and slow_down with 200.
     issuer.answer(refusal("authorization_pending", 200), refusal("slow_down", 200), granted())
-    await poll_token(http, CLIENT, device(), clock=clock, sleep=sleep)
+    await tokens_for(device())
     assert sleep.slept == [5, 5, 10]
 
 
 async def test_access_denied_is_final_with_a_clear_message(
-    http: httpx.AsyncClient, issuer: Issuer, clock: ManualClock, sleep: Sleeper
+    issuer: Issuer, tokens_for: TokensFor
 ) -> None:
     issuer.answer(refusal("authorization_pending"), refusal("access_denied"))
     with pytest.raises(OAuthError) as caught:
-        await poll_token(http, CLIENT, device(), clock=clock, sleep=sleep)
+        await tokens_for(device())
     assert caught.value.code == "auth_dead"
     assert caught.value.failure.code == "access_denied"
     assert "denied" in caught.value.message
@@ -284,11 +296,11 @@ async def test_access_denied_is_final_with_a_clear_message(
 
 
 async def test_expired_token_from_the_issuer_is_final_with_a_clear_message(
-    http: httpx.AsyncClient, issuer: Issuer, clock: ManualClock, sleep: Sleeper
+    issuer: Issuer, tokens_for: TokensFor
 ) -> None:
     issuer.answer(refusal("expired_token", description="The device code has expired"))
     with pytest.raises(OAuthError) as caught:
-        await poll_token(http, CLIENT, device(), clock=clock, sleep=sleep)
+        await tokens_for(device())
     assert caught.value.code == "auth_dead"
     assert caught.value.failure.code == "expired_token"
     assert "expired before the login was approved" in caught.value.message
@@ -296,12 +308,10 @@ async def test_expired_token_from_the_issuer_is_final_with_a_clear_message(
     assert len(issuer.requests) == 1
 
 
-async def test_nobody_approving_ends_at_expires_in(
-    http: httpx.AsyncClient, issuer: Issuer, clock: ManualClock, sleep: Sleeper
-) -> None:
+async def test_nobody_approving_ends_at_expires_in(issuer: Issuer, tokens_for: TokensFor) -> None:
     issuer.answer(*[refusal("authorization_pending") for _ in range(20)])
     with pytest.raises(OAuthError) as caught:
-        await poll_token(http, CLIENT, device(expires_in=30), clock=clock, sleep=sleep)
+        await tokens_for(device(expires_in=30))
     assert caught.value.failure.code == "expired_token"
     assert issuer.times == [5, 10, 15, 20, 25]
 
@@ -317,24 +327,23 @@ async def test_nobody_approving_ends_at_expires_in(
     ],
 )
 async def test_a_poll_that_fails_on_the_way_is_just_not_answered_yet(
-    http: httpx.AsyncClient,
     issuer: Issuer,
-    clock: ManualClock,
     sleep: Sleeper,
+    tokens_for: TokensFor,
     failure: httpx.Response | Exception,
 ) -> None:
     issuer.answer(failure, granted())
-    tokens = await poll_token(http, CLIENT, device(), clock=clock, sleep=sleep)
+    tokens = await tokens_for(device())
     assert tokens.access_token == Secret("at-1")
     assert sleep.slept == [5, 5]  # the interval is unchanged
 
 
 async def test_a_rate_limited_poll_slows_down(
-    http: httpx.AsyncClient, issuer: Issuer, clock: ManualClock, sleep: Sleeper
+    issuer: Issuer, sleep: Sleeper, tokens_for: TokensFor
 ) -> None:
     limited = httpx.Response(429, text="Too Many Requests", headers={"Retry-After": "1"})
     issuer.answer(limited, refusal("authorization_pending"), granted())
-    await poll_token(http, CLIENT, device(), clock=clock, sleep=sleep)
+    await tokens_for(device())
     assert sleep.slept == [5, 10, 10]
 
 
@@ -343,27 +352,25 @@ async def test_a_rate_limited_poll_slows_down(
     [("invalid_grant", "auth_dead"), ("invalid_client", "bad_request")],
 )
 async def test_other_refusals_end_the_poll_as_the_token_error_they_are(
-    http: httpx.AsyncClient,
     issuer: Issuer,
-    clock: ManualClock,
-    sleep: Sleeper,
+    tokens_for: TokensFor,
     code: str,
     expected: str,
 ) -> None:
     issuer.answer(refusal("authorization_pending"), refusal(code))
     with pytest.raises(TokenError) as caught:
-        await poll_token(http, CLIENT, device(), clock=clock, sleep=sleep)
+        await tokens_for(device())
     assert caught.value.code == expected
     assert caught.value.failure.code == code
     assert len(issuer.requests) == 2
 
 
 async def test_the_device_code_never_appears_in_an_error(
-    http: httpx.AsyncClient, issuer: Issuer, clock: ManualClock, sleep: Sleeper
+    issuer: Issuer, tokens_for: TokensFor
 ) -> None:
     issuer.answer(refusal("invalid_grant", description="bad device code"))
     with pytest.raises(TokenError) as caught:
-        await poll_token(http, CLIENT, device(), clock=clock, sleep=sleep)
+        await tokens_for(device())
     assert DEVICE_CODE.reveal() not in str(caught.value)
     assert DEVICE_CODE.reveal() not in repr(caught.value)
 
