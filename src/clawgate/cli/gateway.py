@@ -12,13 +12,13 @@ import httpx
 from clawgate.cli._app import App, pass_app
 from clawgate.config import ConfigError
 from clawgate.errors import ClawgateError
-from clawgate.gateway import (
+from clawgate.gateway import serve
+from clawgate.service import (
     EX_CONFIG,
     UNIT_NAME,
     gateway_token,
     install_unit,
     running_gateway,
-    serve,
     start_background,
     start_unit,
     stop_gateway,

@@ -28,7 +28,7 @@ from clawgate.config import (
 from clawgate.diagnostics._gateway import gateway_facts
 from clawgate.diagnostics._status import collect_status
 from clawgate.fileio import write_atomic
-from clawgate.gateway import read_runtime_file, runtime_file, unit_path, unit_text
+from clawgate.service import read_runtime_file, runtime_file, unit_path, unit_text
 from clawgate.state import MIGRATIONS, open_db
 from clawgate.vault import Vault
 from clawgate.views import to_json

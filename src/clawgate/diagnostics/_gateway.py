@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from clawgate.config import Paths, config_digest
-from clawgate.gateway import GatewayClient, running_gateway
+from clawgate.service import GatewayClient, running_gateway
 from clawgate.vault import Vault, VaultError
 
 __all__ = ["gateway_facts"]

@@ -1,6 +1,6 @@
-"""The gateway's HTTP app (Starlette): the OpenAI-compatible ``/v1`` API, ``/healthz``, and
-the control API (`_control`). Every route but ``/healthz`` wants the bearer token; every
-error, a missing route included, is an OpenAI-shaped body.
+"""The gateway's HTTP app (Starlette): ``/healthz``, the OpenAI-compatible ``/v1`` surface
+(`_openai_routes`) and the control API (`_control`), behind one token check (`_guard`).
+Every error, a missing route included, is an OpenAI-shaped body.
 
 The config is checked before every request and reloaded when it changed (`Gateway.refresh`);
 a turn holds its runtime until it is answered, so a reload never cuts one short.
@@ -9,97 +9,31 @@ a turn holds its runtime until it is answered, so a reload never cuts one short.
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clawgate.gateway._chat_request import parse_request, turn_request
-from clawgate.gateway._control import control_routes
-from clawgate.gateway._http import (
-    MAX_BODY,
-    answer_facts,
-    answer_headers,
-    error_response,
-    failed_response,
-    read_json,
-    refused,
-)
-from clawgate.gateway._openai import RequestError, completion
+from clawgate.gateway import _control, _openai_routes
+from clawgate.gateway._guard import TokenGuard
+from clawgate.gateway._http import MAX_BODY, error_response
 from clawgate.gateway._state import Gateway
-from clawgate.gateway._stream import stream_answer
-from clawgate.routing import RoutingError
-from clawgate.runtime import TurnFailed
 
 __all__ = ["MAX_BODY", "Gateway", "create_app"]
 
 
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
 def create_app(gateway: Gateway) -> Starlette:
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"ok": True})
-
-    async def models(request: Request) -> Response:
-        if (refusal := refused(request, gateway.token)) is not None:
-            return refusal
-        await gateway.refresh()
-        settings = gateway.config.settings
-        ids = ["clawgate"]
-        selection = settings.agents.defaults.model
-        for ref in [selection.primary, *selection.fallbacks, *settings.agents.defaults.models]:
-            ids.append(ref)
-        ids += [o.alias for o in settings.agents.defaults.models.values() if o.alias]
-        for name, provider in settings.models.providers.items():
-            ids += [f"{name}/{m.id}" for m in provider.models]
-        unique = list(dict.fromkeys(ids))
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": [
-                    {"id": i, "object": "model", "created": 0, "owned_by": "clawgate"}
-                    for i in unique
-                ],
-            }
-        )
-
-    async def chat_completions(request: Request) -> Response:
-        if (refusal := refused(request, gateway.token)) is not None:
-            return refusal
-        try:
-            limit = gateway.config.settings.gateway.max_body_bytes
-            chat = parse_request(await read_json(request, limit=limit))
-            turn = turn_request(chat)
-        except RequestError as exc:
-            status = 413 if exc.code == "request_too_large" else 400
-            return error_response(status, exc.message, code=exc.code, param=exc.param)
-        lease = await gateway.lease()
-        try:
-            if chat.stream:
-                return await stream_answer(lease, turn, chat)  # the stream releases the lease
-            async with lease as runtime:
-                result = await runtime.complete(turn)
-        except RoutingError as exc:
-            return error_response(400, exc.message, code="model_not_found")
-        except TurnFailed as exc:
-            return failed_response(exc)
-        body = completion(
-            result.turn_id,
-            result.model,
-            result.text,
-            result.finish_reason,
-            result.usage,
-            answer_facts(result),
-            result.tool_calls,
-        )
-        return JSONResponse(body, headers=answer_headers(result))
-
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/v1/models", models),
-            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-            *control_routes(gateway),
-        ],
+    app = Starlette(
+        routes=[Route("/healthz", healthz), *_openai_routes.ROUTES, *_control.ROUTES],
+        middleware=[Middleware(TokenGuard)],
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
+    app.state.gateway = gateway
+    return app
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -1,5 +1,6 @@
 """The control API the CLI talks to: ``/control/status``, ``/control/reload``,
-``/control/decisions`` and ``/control/probe`` (ARCHITECTURE.md, "The one path rule")."""
+``/control/decisions`` and ``/control/probe`` (ARCHITECTURE.md, "The one path rule").
+Endpoints find the gateway on ``request.app.state``; `_guard` has checked the token."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clawgate.gateway._http import error_response, read_json, refused
+from clawgate.gateway._http import error_response, read_json
 from clawgate.gateway._openai import RequestError, validate
 from clawgate.gateway._state import Gateway
 from clawgate.runtime import probe, probe_targets
 
-__all__ = ["DEFAULT_LAST", "MAX_LAST", "ProbeRequest", "control_routes", "parse_last"]
+__all__ = ["DEFAULT_LAST", "MAX_LAST", "ROUTES", "ProbeRequest", "parse_last"]
 
 DEFAULT_LAST = 10  # turns `/control/decisions` returns when ``last`` is not a positive count
 MAX_LAST = 2**63 - 1  # SQLite's largest LIMIT
@@ -45,48 +46,51 @@ def parse_last(raw: str | None) -> int:
     return MAX_LAST if len(digits) > len(str(MAX_LAST)) else min(int(digits), MAX_LAST)
 
 
-def control_routes(gateway: Gateway) -> list[Route]:
-    async def status(request: Request) -> Response:
-        if (refusal := refused(request, gateway.token)) is not None:
-            return refusal
-        await gateway.refresh()
-        return JSONResponse(gateway.status())
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
 
-    async def reload(request: Request) -> Response:
-        if (refusal := refused(request, gateway.token)) is not None:
-            return refusal
-        ok = await gateway.refresh(force=True)
-        body = {"ok": ok, "generation": gateway.generation, "error": gateway.reload_error}
-        return JSONResponse(body, 200 if ok else 409)
 
-    async def run_probe(request: Request) -> Response:
-        """`models status --probe`, run here: on the broker and providers that serve turns."""
-        if (refusal := refused(request, gateway.token)) is not None:
-            return refusal
-        try:
-            asked = _probe_request(await read_json(request, empty={}))
-        except RequestError as exc:
-            return error_response(400, exc.message, code=exc.code)
-        async with await gateway.lease() as runtime:
-            targets = probe_targets(runtime, provider=asked.provider, profile=asked.profile)
-            results = await probe(
-                runtime,
-                targets,
-                seconds=asked.timeout,
-                concurrency=asked.concurrency,
-                ran_in="gateway",
-            )
-        return JSONResponse({"probes": [r.to_json() for r in results]})
+async def status(request: Request) -> Response:
+    gateway = _gateway(request)
+    await gateway.refresh()
+    return JSONResponse(gateway.status())
 
-    async def decisions(request: Request) -> Response:
-        if (refusal := refused(request, gateway.token)) is not None:
-            return refusal
-        turns = gateway.state.decisions.last(parse_last(request.query_params.get("last")))
-        return JSONResponse([asdict(t) for t in turns])
 
-    return [
-        Route("/control/status", status),
-        Route("/control/reload", reload, methods=["POST"]),
-        Route("/control/decisions", decisions),
-        Route("/control/probe", run_probe, methods=["POST"]),
-    ]
+async def reload(request: Request) -> Response:
+    gateway = _gateway(request)
+    ok = await gateway.refresh(force=True)
+    body = {"ok": ok, "generation": gateway.generation, "error": gateway.reload_error}
+    return JSONResponse(body, 200 if ok else 409)
+
+
+async def run_probe(request: Request) -> Response:
+    """`models status --probe`, run here: on the broker and providers that serve turns."""
+    try:
+        asked = _probe_request(await read_json(request, empty={}))
+    except RequestError as exc:
+        return error_response(400, exc.message, code=exc.code)
+    async with await _gateway(request).lease() as runtime:
+        targets = probe_targets(runtime, provider=asked.provider, profile=asked.profile)
+        results = await probe(
+            runtime,
+            targets,
+            seconds=asked.timeout,
+            concurrency=asked.concurrency,
+            ran_in="gateway",
+        )
+    return JSONResponse({"probes": [r.to_json() for r in results]})
+
+
+async def decisions(request: Request) -> Response:
+    last = parse_last(request.query_params.get("last"))
+    turns = _gateway(request).state.decisions.last(last)
+    return JSONResponse([asdict(t) for t in turns])
+
+
+ROUTES = [
+    Route("/control/status", status),
+    Route("/control/reload", reload, methods=["POST"]),
+    Route("/control/decisions", decisions),
+    Route("/control/probe", run_probe, methods=["POST"]),
+]

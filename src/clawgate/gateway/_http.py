@@ -11,9 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from clawgate.config import MAX_BODY_BYTES
 from clawgate.gateway._openai import RequestError, error_body, status_for
-from clawgate.gateway._token import matches
 from clawgate.runtime import Answering, TurnFailed, TurnResult
-from clawgate.secret import Secret
 
 __all__ = [
     "MAX_BODY",
@@ -22,7 +20,6 @@ __all__ = [
     "error_response",
     "failed_response",
     "read_json",
-    "refused",
 ]
 
 MAX_BODY = MAX_BODY_BYTES  # bytes of a request body, unless gateway.maxBodyBytes says
@@ -36,18 +33,6 @@ def error_response(
         type_ = "authentication_error"
     body = error_body(message, code=code, type_=type_, param=param)
     return JSONResponse(body, status, headers=headers)
-
-
-def refused(request: Request, token: Secret) -> Response | None:
-    """A 401 unless the request carries the gateway's bearer token."""
-    if matches(request.headers.get("authorization"), token):
-        return None
-    return error_response(
-        401,
-        "missing or wrong bearer token (see: clawgate gateway token)",
-        code="unauthorized",
-        **{"www-authenticate": "Bearer"},
-    )
 
 
 async def read_json(request: Request, *, empty: object = None, limit: int = MAX_BODY) -> object:

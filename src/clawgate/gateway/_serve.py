@@ -14,60 +14,28 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import filelock
 import uvicorn
 
 from clawgate.config import Paths
-from clawgate.errors import ClawgateError
 from clawgate.fileio import write_atomic
 from clawgate.gateway._app import create_app
 from clawgate.gateway._state import Gateway
-from clawgate.gateway._token import gateway_token
+from clawgate.service import (
+    AlreadyRunning,
+    GatewayError,
+    gateway_token,
+    read_runtime_file,
+    runtime_file,
+)
 from clawgate.state import State
 from clawgate.vault import Vault
 
-__all__ = ["AlreadyRunning", "GatewayError", "read_runtime_file", "runtime_file", "serve"]
+__all__ = ["serve"]
 
 GRACE_SECONDS = 30.0
-
-
-class GatewayError(ClawgateError):
-    code = "gateway"
-
-
-class AlreadyRunning(GatewayError):
-    code = "already_running"
-
-
-def runtime_file(paths: Paths) -> Path:
-    return paths.state_dir / "gateway.json"
-
-
-def read_runtime_file(paths: Paths) -> dict[str, Any] | None:
-    """The running gateway's pid and address, or None when none is running."""
-    try:
-        facts = json.loads(runtime_file(paths).read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    if not isinstance(facts, dict):
-        return None
-    pid = facts.get("pid")
-    if not isinstance(pid, int) or not _alive(pid):
-        return None
-    return dict(facts)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _loopback(host: str) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from clawgate.config import Paths, user_unit_dir
-from clawgate.gateway._serve import GatewayError, read_runtime_file
+from clawgate.service._runtime_file import GatewayError, read_runtime_file
 
 __all__ = [
     "UNIT_NAME",

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from clawgate.config import Paths
-from clawgate.gateway._serve import read_runtime_file
-from clawgate.gateway._token import gateway_token
+from clawgate.service._runtime_file import read_runtime_file
+from clawgate.service._token import gateway_token
 from clawgate.vault import Vault
 
 __all__ = ["GatewayClient", "running_gateway"]

@@ -8,8 +8,8 @@ from click.testing import CliRunner, Result
 
 from clawgate.cli import App, cli
 from clawgate.config import Paths
-from clawgate.gateway import TOKEN_ENV, TOKEN_SECRET, gateway_token, matches
 from clawgate.secret import Secret
+from clawgate.service import TOKEN_ENV, TOKEN_SECRET, gateway_token, matches
 from clawgate.vault import ApiKeyMaterial, Vault
 
 LEGACY = "clawgate:gateway"  # where older versions kept it: a profile of provider "clawgate"
