@@ -312,3 +312,17 @@ async def test_models_lists_the_default_first(local: Local) -> None:
     ids = [m["id"] for m in answer.json()["data"]]
     assert ids[0] == "clawgate"
     assert {"up/m", "alt/m"} <= set(ids)
+
+
+async def test_one_model_by_name(local: Local) -> None:
+    listed = (await local.client.get("/v1/models")).json()["data"]
+    first = listed[1]["id"]  # after "clawgate": the chain's primary
+    one = await local.client.get(f"/v1/models/{first}")
+    assert one.status_code == 200
+    assert one.json() == {"id": first, "object": "model", "created": 0, "owned_by": "clawgate"}
+    assert (await local.client.get("/v1/models/clawgate")).status_code == 200
+    # Any provider/model the chain can resolve is a model, listed or not.
+    assert (await local.client.get("/v1/models/up/other-model")).status_code == 200
+    missing = await local.client.get("/v1/models/no-such-alias")
+    assert missing.status_code == 404
+    assert only_error(missing)["code"] == "model_not_found"

@@ -1,13 +1,17 @@
-"""The OpenAI-compatible surface: ``GET /v1/models`` and ``POST /v1/chat/completions``.
+"""The OpenAI-compatible surface: ``GET /v1/models``, ``GET /v1/models/{id}`` and
+``POST /v1/chat/completions``.
 Each endpoint reads its body into a turn (`_chat_request`), runs it on the current runtime,
 and answers in OpenAI's shapes (`_openai`, `_stream`); `_guard` has checked the token."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clawgate.config import Settings
 from clawgate.gateway._chat_request import parse_request, turn_request
 from clawgate.gateway._http import (
     answer_facts,
@@ -16,13 +20,13 @@ from clawgate.gateway._http import (
     failed_response,
     read_json,
 )
-from clawgate.gateway._openai import RequestError, completion
+from clawgate.gateway._openai import DEFAULT_MODELS, RequestError, completion
 from clawgate.gateway._state import Gateway
 from clawgate.gateway._stream import stream_answer
-from clawgate.routing import RoutingError
+from clawgate.routing import RoutingError, resolve_ref
 from clawgate.runtime import TurnFailed
 
-__all__ = ["ROUTES", "chat_completions", "models"]
+__all__ = ["ROUTES", "chat_completions", "model", "models"]
 
 
 def _gateway(request: Request) -> Gateway:
@@ -30,26 +34,42 @@ def _gateway(request: Request) -> Gateway:
     return gateway
 
 
-async def models(request: Request) -> Response:
-    gateway = _gateway(request)
-    await gateway.refresh()
-    settings = gateway.config.settings
+def _known(settings: Settings) -> list[str]:
+    """Every model name a request may use here: the chain, its aliases, each configured
+    provider's models, and "clawgate" for the default chain."""
     ids = ["clawgate"]
     selection = settings.agents.defaults.model
-    for ref in [selection.primary, *selection.fallbacks, *settings.agents.defaults.models]:
-        ids.append(ref)
+    ids += [selection.primary, *selection.fallbacks, *settings.agents.defaults.models]
     ids += [o.alias for o in settings.agents.defaults.models.values() if o.alias]
     for name, provider in settings.models.providers.items():
         ids += [f"{name}/{m.id}" for m in provider.models]
-    unique = list(dict.fromkeys(ids))
-    return JSONResponse(
-        {
-            "object": "list",
-            "data": [
-                {"id": i, "object": "model", "created": 0, "owned_by": "clawgate"} for i in unique
-            ],
-        }
-    )
+    return list(dict.fromkeys(ids))
+
+
+def _model(model_id: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": "clawgate"}
+
+
+async def models(request: Request) -> Response:
+    gateway = _gateway(request)
+    await gateway.refresh()
+    known = _known(gateway.config.settings)
+    return JSONResponse({"object": "list", "data": [_model(i) for i in known]})
+
+
+async def model(request: Request) -> Response:
+    """One model by name: a listed one, or any provider/model or alias the chain resolves."""
+    gateway = _gateway(request)
+    await gateway.refresh()
+    settings = gateway.config.settings
+    model_id = request.path_params["model_id"]
+    if model_id in DEFAULT_MODELS or model_id in _known(settings):
+        return JSONResponse(_model(model_id))
+    try:
+        resolve_ref(model_id, settings)
+    except RoutingError:
+        return error_response(404, f"no model {model_id!r} here", code="model_not_found")
+    return JSONResponse(_model(model_id))
 
 
 async def chat_completions(request: Request) -> Response:
@@ -85,5 +105,6 @@ async def chat_completions(request: Request) -> Response:
 
 ROUTES = [
     Route("/v1/models", models),
+    Route("/v1/models/{model_id:path}", model),
     Route("/v1/chat/completions", chat_completions, methods=["POST"]),
 ]
