@@ -24,6 +24,8 @@ __all__ = [
     "ProviderFacts",
     "TokenShape",
     "abilities",
+    "dimensions",
+    "embeds",
     "facts",
     "register",
     "repair",
@@ -77,6 +79,9 @@ class ProviderFacts:
     # A provider id of your own (Ollama, vLLM, …) is taken to do text and tools only, as
     # OpenClaw takes a custom model: say `input: ["text", "image"]` on a model that sees.
     abilities: Abilities = Abilities()
+    embeds: bool = False  # its transport answers ``/v1/embeddings`` requests
+    # The embedding models it is known for, with the length of their vectors.
+    embedding_models: tuple[tuple[str, int], ...] = ()
 
     @property
     def billing(self) -> BillingKind:
@@ -147,6 +152,8 @@ def facts(provider: str, settings: ProviderSettings | None = None) -> ProviderFa
         known.token_shape if known else None,
         known.default_models if known else (),
         known.abilities if known else Abilities(),
+        known.embeds if known else False,
+        known.embedding_models if known else (),
     )
 
 
@@ -165,6 +172,25 @@ def abilities(provider: str, model: str, settings: ProviderSettings | None) -> A
     )
 
 
+def embeds(provider: str, settings: ProviderSettings | None) -> bool:
+    """Whether ``provider`` can make embeddings: a built-in one says; any other id is a
+    server on the wire its ``api`` names, and the OpenAI wires have ``/embeddings``."""
+    known = _FACTS.get(provider)
+    if known is not None:
+        return known.embeds
+    return settings is None or settings.api != "anthropic-messages"
+
+
+def dimensions(provider: str, model: str, settings: ProviderSettings | None) -> int | None:
+    """The length of ``provider/model``'s embedding vectors: its ``dimensions`` in
+    ``models.providers.<provider>.models``, else what the provider is known for, else None."""
+    entry = next((m for m in settings.models if m.id == model), None) if settings else None
+    if entry is not None and entry.dimensions is not None:
+        return entry.dimensions
+    known = _FACTS.get(provider)
+    return dict(known.embedding_models).get(model) if known else None
+
+
 # ``models.providers.<id>.auth`` → the kind of credential it means.
 _DECLARED: Mapping[str, CredentialKind] = {
     "none": "none",
@@ -176,9 +202,29 @@ _DECLARED: Mapping[str, CredentialKind] = {
 _EVERYTHING = Abilities(tools=True, image=True, json_schema=True, reasoning=True)
 
 for _entry in (
-    # SmolLM2-135M has no tool-calling chat template and no eyes.
-    ProviderFacts("local", "none", default_models=("smollm2-135m",), abilities=Abilities(False)),
-    ProviderFacts("openai", "api_key", default_models=("gpt-4.1-mini",), abilities=_EVERYTHING),
+    # SmolLM2-135M has no tool-calling chat template and no eyes; its hidden states, mean
+    # pooled by llama.cpp, are 576-long embeddings.
+    ProviderFacts(
+        "local",
+        "none",
+        default_models=("smollm2-135m",),
+        abilities=Abilities(False),
+        embeds=True,
+        embedding_models=(("smollm2-135m", 576),),
+    ),
+    ProviderFacts(
+        "openai",
+        "api_key",
+        default_models=("gpt-4.1-mini",),
+        abilities=_EVERYTHING,
+        embeds=True,
+        # https://platform.openai.com/docs/guides/embeddings#embedding-models
+        embedding_models=(
+            ("text-embedding-3-small", 1536),
+            ("text-embedding-3-large", 3072),
+            ("text-embedding-ada-002", 1536),
+        ),
+    ),
     ProviderFacts(
         "openai-codex",
         "oauth",

@@ -67,6 +67,10 @@ class ModelSelection(_Section):
 class AgentDefaults(_Section):
     model: ModelSelection = Field(default_factory=ModelSelection)
     models: dict[str, ModelOptions] = Field(default_factory=dict)
+    # The chain ``POST /v1/embeddings`` walks for the model "clawgate": the embedded model
+    # embeds too. A fallback answers only if its vectors have the primary's `dimensions`;
+    # ``null`` turns the chain off (a request must then name its model).
+    embeddings: ModelSelection | None = Field(default_factory=ModelSelection)
 
 
 class AgentsSettings(_Section):
@@ -94,6 +98,8 @@ class ProviderModel(_Section):
     reasoning: bool | None = None
     tools: bool | None = None
     json_schema: bool | None = None
+    # An embedding model's vector length: embeddings fall back only between equal ones.
+    dimensions: int | None = Field(default=None, gt=0)
     # Only for the local provider: a GGUF file on disk.
     path: str | None = None
 

@@ -14,7 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clawgate.gateway import _control, _openai_routes
+from clawgate.gateway import (
+    _anthropic_routes,
+    _control,
+    _embeddings_routes,
+    _openai_routes,
+    _responses_routes,
+)
 from clawgate.gateway._guard import TokenGuard
 from clawgate.gateway._http import MAX_BODY, error_response
 from clawgate.gateway._state import Gateway
@@ -28,7 +34,14 @@ async def healthz(request: Request) -> Response:
 
 def create_app(gateway: Gateway) -> Starlette:
     app = Starlette(
-        routes=[Route("/healthz", healthz), *_openai_routes.ROUTES, *_control.ROUTES],
+        routes=[
+            Route("/healthz", healthz),
+            *_openai_routes.ROUTES,
+            *_responses_routes.ROUTES,
+            *_anthropic_routes.ROUTES,
+            *_embeddings_routes.ROUTES,
+            *_control.ROUTES,
+        ],
         middleware=[Middleware(TokenGuard)],
         exception_handlers={404: _not_found, 405: _not_allowed},
     )

@@ -246,6 +246,7 @@ def _options(chat: ChatRequest) -> Options:
         user=chat.user,
         metadata=chat.metadata,
         extra=dict(chat.model_extra or {}),
+        cap_name="max_completion_tokens" if chat.max_completion_tokens else "max_tokens",
     )
 
 

@@ -2,15 +2,18 @@
 ``/healthz`` carries it, as ``Authorization: Bearer <token>`` (OpenAI clients) or
 ``x-api-key: <token>`` (Anthropic clients), compared in constant time. Because the check sits
 in front of the router, a route added later is guarded without saying so; a path no route
-knows still gets its 404.
+knows still gets its 404. The refusal is a 401 in the shape of the path's surface: OpenAI's
+error object, or Anthropic's (``authentication_error``) on the Messages API's paths.
 """
 
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from clawgate.gateway import _anthropic_shapes as anthropic
 from clawgate.gateway._http import error_response
 from clawgate.secret import Secret
 from clawgate.service import matches
@@ -33,14 +36,20 @@ class TokenGuard:
         if _carries(request, token):
             await self.app(scope, receive, send)
             return
-        refusal = error_response(
-            401,
-            "missing or wrong token (send it as a Bearer token or in x-api-key; "
-            "see: clawgate gateway token)",
-            code="unauthorized",
-            **{"www-authenticate": "Bearer"},
-        )
-        await refusal(scope, receive, send)
+        await _refusal(scope["path"])(scope, receive, send)
+
+
+def _refusal(path: str) -> Response:
+    """The refusal in the shape of the surface the path belongs to."""
+    if path.startswith(anthropic.PATH_PREFIX):
+        return anthropic.unauthorized()
+    return error_response(
+        401,
+        "missing or wrong token (send it as a Bearer token or in x-api-key; "
+        "see: clawgate gateway token)",
+        code="unauthorized",
+        **{"www-authenticate": "Bearer"},
+    )
 
 
 def _routed(scope: Scope) -> bool:

@@ -24,7 +24,7 @@ from clawgate.gateway._runtimes import Lease
 from clawgate.providers import TextDelta, ToolCallDelta
 from clawgate.runtime import Answering, Runtime, TurnEvent, TurnFailed, TurnRequest, TurnResult
 
-__all__ = ["stream_answer"]
+__all__ = ["Events", "LeasedStream", "first_answer", "stream_answer"]
 
 Events = AsyncGenerator[TurnEvent, None]
 
@@ -35,6 +35,23 @@ async def stream_answer(lease: Lease[Runtime], turn: TurnRequest, chat: ChatRequ
 
     Takes ``lease``: released here when no stream is returned, else by the stream."""
     events = lease.runtime.stream(turn)
+    first, done = await first_answer(lease, events)
+    include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
+    return LeasedStream(
+        _sse(events, first, done, include_usage),
+        events,
+        lease,
+        media_type="text/event-stream",
+        headers={**answer_headers(first), "cache-control": "no-cache"},
+    )
+
+
+async def first_answer(
+    lease: Lease[Runtime], events: Events
+) -> tuple[Answering, TurnResult | None]:
+    """Read ``events`` up to who answers (its first content comes next), or to the result of
+    an empty answer (then returned too). A failure before that closes the turn, releases
+    ``lease`` and is raised."""
     first: Answering | None = None
     done: TurnResult | None = None
     try:
@@ -56,17 +73,10 @@ async def stream_answer(lease: Lease[Runtime], turn: TurnRequest, chat: ChatRequ
             finally:
                 await lease.release()
         raise
-    include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
-    return _LeasedStream(
-        _sse(events, first, done, include_usage),
-        events,
-        lease,
-        media_type="text/event-stream",
-        headers={**answer_headers(first), "cache-control": "no-cache"},
-    )
+    return first, done
 
 
-class _LeasedStream(StreamingResponse):
+class LeasedStream(StreamingResponse):
     """A streaming response that closes its turn and releases its lease when it is over:
     sent to the end, cut by a client disconnect, or never started."""
 

@@ -24,6 +24,7 @@ from clawgate.providers._conversation import (
     text_of,
     to_record,
 )
+from clawgate.providers._embeddings import Embedder, EmbeddingRequest, Embeddings
 from clawgate.providers._events import (
     Answer,
     Completed,
@@ -62,6 +63,9 @@ __all__ = [
     "Completed",
     "Content",
     "Detail",
+    "Embedder",
+    "EmbeddingRequest",
+    "Embeddings",
     "ImagePart",
     "Message",
     "ModelRequest",

@@ -156,6 +156,8 @@ class Options:
     # Fields clawgate does not model, as the caller sent them: a Chat Completions upstream gets
     # them unchanged, other wires drop them (and the gateway says which).
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # How the caller spelled the answer's cap, so a wire that drops it names the caller's field.
+    cap_name: str = "max_tokens"
 
 
 @dataclass(frozen=True, slots=True)

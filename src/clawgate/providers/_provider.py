@@ -18,12 +18,13 @@ from clawgate.config import ProviderSettings, Timeouts
 from clawgate.errorbody import ErrorBody
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
-from clawgate.providers import _chat_completions, _responses
+from clawgate.providers import _chat_completions, _embeddings, _responses
 from clawgate.providers._classify import Classifier
 from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._embeddings import EmbeddingRequest, Embeddings
 from clawgate.providers._events import StreamEvent, UsageWindows
 from clawgate.providers._http import HttpTransport
-from clawgate.providers._stream import Wire, relay, relay_json
+from clawgate.providers._stream import Wire, WireError, relay, relay_json
 
 __all__ = ["HttpProvider", "Parse", "needs_profile"]
 
@@ -90,6 +91,20 @@ class HttpProvider:
             async with contextlib.aclosing(events):
                 async for event in events:
                     yield event
+
+    async def embeddings(
+        self, url: str, request: EmbeddingRequest, *, auth: httpx.Auth | None = None
+    ) -> Embeddings:
+        """One ``POST …/embeddings`` on the same transport as a turn: the same deadlines,
+        and its failures classified the same way."""
+        async with self.transport.exchange(
+            "POST", url, json_body=_embeddings.body(request), auth=auth
+        ) as exchange:
+            document = await exchange.json()
+            try:
+                return _embeddings.from_json(self.name, request, document, exchange.request_id)
+            except WireError as exc:
+                raise exchange.failed(exc.error) from None
 
     def chat_completions(
         self,

@@ -78,7 +78,7 @@ def dropped(request: ModelRequest, *, backend: bool = False) -> tuple[str, ...]:
     ]
     if backend:
         unsent = [
-            ("max_tokens", request.max_tokens is not None),
+            (o.cap_name, request.max_tokens is not None),
             ("temperature", request.temperature is not None),
             ("top_p", o.top_p is not None),
             *unsent,

@@ -17,7 +17,8 @@ import httpx
 from clawgate.auth import Access, Credential
 from clawgate.catalog import facts
 from clawgate.errorbody import ErrorBody
-from clawgate.failures import FailureClass
+from clawgate.errors import Failed
+from clawgate.failures import Failure, FailureClass
 from clawgate.providers import _messages
 from clawgate.providers._classify import anthropic_context_overflow
 from clawgate.providers._conversation import ModelRequest
@@ -72,6 +73,34 @@ class AnthropicProvider(HttpProvider):
         async with contextlib.aclosing(events):
             async for event in events:
                 yield event
+
+    async def count_tokens(self, request: ModelRequest, access: Access | None = None) -> int:
+        """The request's input tokens, as the API's own ``/v1/messages/count_tokens`` counts
+        them (https://docs.anthropic.com/en/api/messages-count-tokens): the same body as a
+        turn's, less what that endpoint does not take."""
+        sent = _messages.body(request, stream=False)
+        document = {k: v for k, v in sent.items() if k in _COUNTED}
+        async with self.transport.exchange(
+            "POST",
+            self.url("/v1/messages/count_tokens"),
+            json_body=document,
+            headers={"anthropic-version": API_VERSION},
+            auth=access.auth(_credential) if access else None,
+        ) as exchange:
+            tokens = (await exchange.json()).get("input_tokens")
+            if not isinstance(tokens, int) or isinstance(tokens, bool):
+                raise Failed(
+                    Failure(
+                        FailureClass.STREAM_BROKEN,
+                        f"{self.name} answered count_tokens without input_tokens",
+                        request_id=exchange.request_id,
+                    )
+                )
+        return tokens
+
+
+# What /v1/messages/count_tokens takes of a /v1/messages body.
+_COUNTED = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking"})
 
 
 SPEC = ProviderSpec(

@@ -5,6 +5,7 @@ llama.cpp server, OpenRouter; with a key, or none.
 ``models.providers.<id>.api`` picks the wire: ``openai-completions`` (default) or
 ``openai-responses``. On Chat Completions, OpenAI's own API gets ``developer`` messages in
 that role; an OpenAI-compatible server gets them as ``system`` (many refuse the newer role).
+Both make embeddings (``POST {baseUrl}/embeddings``), whichever wire their turns use.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from clawgate.auth import Access
 from clawgate.catalog import facts
 from clawgate.providers import _chat_completions, _responses
 from clawgate.providers._conversation import ModelRequest
+from clawgate.providers._embeddings import EmbeddingRequest, Embeddings
 from clawgate.providers._events import StreamEvent
 from clawgate.providers._provider import HttpProvider
 from clawgate.providers._registry import ProviderSpec
@@ -48,6 +50,10 @@ class OpenAIProvider(HttpProvider):
             parse=partial(_chat_completions.from_json, self.name, request.model),
             auth=auth,
         )
+
+    async def embed(self, request: EmbeddingRequest, access: Access | None = None) -> Embeddings:
+        auth = access.auth() if access else None
+        return await self.embeddings(self.url("/embeddings"), request, auth=auth)
 
     def dropped(self, request: ModelRequest) -> tuple[str, ...]:
         if self.settings.api == "openai-responses":

@@ -12,6 +12,13 @@ from clawgate.routing._chain import (
     plan,
     resolve_ref,
 )
+from clawgate.routing._embed import (
+    EmbeddingPlan,
+    EmbeddingResult,
+    EmbeddingRouter,
+    EmbeddingsUnconfigured,
+    embedding_plan,
+)
 from clawgate.routing._events import Answering, Restart, TurnEvent, TurnResult
 from clawgate.routing._health import Blocked, Health
 from clawgate.routing._policy import TABLE, Rule, rule_for
@@ -24,6 +31,10 @@ __all__ = [
     "Blocked",
     "Budget",
     "Candidate",
+    "EmbeddingPlan",
+    "EmbeddingResult",
+    "EmbeddingRouter",
+    "EmbeddingsUnconfigured",
     "Health",
     "Plan",
     "ProfileInfo",
@@ -38,6 +49,7 @@ __all__ = [
     "TurnResult",
     "VaultProfiles",
     "context_tokens",
+    "embedding_plan",
     "plan",
     "resolve_ref",
     "rule_for",

@@ -4,13 +4,15 @@ A turn's events are routing's (`Answering`, the provider's content, `Restart`, `
 passed on as they are; they are exported here so channels need only this package."""
 
 from clawgate.routing import Answering, Restart, TurnEvent, TurnResult
-from clawgate.runtime._history import fit
+from clawgate.runtime._embed import EmbedRequest, embed
+from clawgate.runtime._history import estimate_tokens, fit
 from clawgate.runtime._open import open_runtime
 from clawgate.runtime._probe import ProbeResult, ProbeTarget, probe, probe_targets
 from clawgate.runtime._turn import Runtime, TurnFailed, TurnRequest
 
 __all__ = [
     "Answering",
+    "EmbedRequest",
     "ProbeResult",
     "ProbeTarget",
     "Restart",
@@ -19,6 +21,8 @@ __all__ = [
     "TurnFailed",
     "TurnRequest",
     "TurnResult",
+    "embed",
+    "estimate_tokens",
     "fit",
     "open_runtime",
     "probe",

@@ -1,5 +1,5 @@
-"""State: the SQLite state DB (sessions, messages, decisions, health, usage, probes), one
-opener."""
+"""State: the SQLite state DB (sessions, messages, decisions, health, usage, probes, stored
+responses), one opener."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from clawgate.state._db import MIGRATIONS, Migration, open_db
 from clawgate.state._decisions import AttemptRecord, DecisionStore, TurnRecord
 from clawgate.state._health import HealthMark, HealthStore
 from clawgate.state._probes import ProbeRecord, ProbeStore
+from clawgate.state._responses import ResponseStore, StoredResponse
 from clawgate.state._sessions import SessionStore, StoredMessage
 from clawgate.state._usage import UsageRecord, UsageStore
 
@@ -22,9 +23,11 @@ __all__ = [
     "Migration",
     "ProbeRecord",
     "ProbeStore",
+    "ResponseStore",
     "SessionStore",
     "State",
     "StoredMessage",
+    "StoredResponse",
     "TurnRecord",
     "UsageRecord",
     "UsageStore",
@@ -42,6 +45,7 @@ class State:
         self.health = HealthStore(conn)
         self.usage = UsageStore(conn)
         self.probes = ProbeStore(conn)
+        self.responses = ResponseStore(conn)
 
     @classmethod
     def open(cls, path: Path | str) -> State:

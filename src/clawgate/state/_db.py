@@ -125,6 +125,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         # replays exactly; ``content`` keeps its text for people and queries.
         "ALTER TABLE messages ADD COLUMN body TEXT;",
     ),
+    Migration(
+        "0007_responses",
+        # The Responses API's stored responses (``store: true``): the object as answered, and
+        # the conversation it carries on (``previous_response_id``) as message JSON.
+        """
+        CREATE TABLE responses (
+            id TEXT PRIMARY KEY,            -- resp_<turn id>
+            created_at REAL NOT NULL,
+            model TEXT,                     -- provider/model that answered
+            status TEXT NOT NULL,           -- completed | incomplete | failed
+            previous_id TEXT,               -- the response this one continued
+            input TEXT NOT NULL,            -- this request's own messages, as JSON
+            output TEXT NOT NULL,           -- the answer's messages, as JSON
+            usage TEXT,                     -- JSON
+            body TEXT NOT NULL              -- the response object, as JSON
+        );
+        """,
+    ),
 )
 
 

@@ -10,10 +10,16 @@ does not (the bundled SmolLM2's) tools, the tool choice and parallel tool calls 
 and named by `dropped`, rather than silently ignored by llama.cpp. No multimodal projector is
 ever loaded, so no local model can see images: a conversation with images is refused
 (``bad_request``) before the engine is asked.
+
+Every local model can also make embeddings (`embed`), on a second engine in llama.cpp's
+embedding mode loaded on the first such request (`_engine`); the bundled SmolLM2's vectors
+are 576 long. llama.cpp cannot shorten them: a request for other ``dimensions`` is refused by
+routing when the answer comes back longer.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 from pathlib import Path
@@ -21,12 +27,14 @@ from typing import Any
 
 from clawgate.auth import Access
 from clawgate.config import DEFAULT_LOCAL_MODEL, ProviderSettings, Timeouts
+from clawgate.errorbody import ErrorBody
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
-from clawgate.providers import _chat_completions
+from clawgate.providers import _chat_completions, _embeddings
 from clawgate.providers._chat_completions import ChatCompletionsStream
 from clawgate.providers._conversation import ModelRequest
 from clawgate.providers._deadlines import Deadlines
+from clawgate.providers._embeddings import EmbeddingRequest, Embeddings
 from clawgate.providers._events import StreamEvent, UsageWindows, is_content
 from clawgate.providers._registry import ProviderSpec
 from clawgate.providers._stream import WireError
@@ -96,6 +104,19 @@ class LocalProvider:
         check_gguf(path, bundled=bundled)
         return await load_engine(path, context)
 
+    async def embed(self, request: EmbeddingRequest, access: Access | None = None) -> Embeddings:
+        path, bundled, context = self._resolve(request.model)
+        check_gguf(path, bundled=bundled)
+        engine = await load_engine(path, context, embedding=True)
+        deadlines = Deadlines(self.timeouts, provider="local")
+        body = {"model": request.model, "input": list(request.inputs)}
+        answer = await deadlines.wait(engine.embeddings(body))
+        try:
+            found = _embeddings.from_json("local", request, answer, None)
+        except WireError as exc:
+            raise _refused(request.model, exc.error) from None
+        return replace(found, model=request.model)  # not the GGUF path llama.cpp names
+
     async def stream(
         self, request: ModelRequest, access: Access | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
@@ -136,6 +157,29 @@ class LocalProvider:
             await chunks.aclose()
         # Name the model as configured, not by the GGUF path llama.cpp reports.
         yield replace(wire.finish(None), model=request.model)
+
+
+# llama.cpp's one sentence for an input longer than the engine's batch (its context here): it
+# comes as a generic server error, so this documented sentence is read in full.
+_TOO_LONG = re.compile(
+    r"input \(\d+ tokens\) is too large to process\. increase the physical batch size "
+    r"\(current batch size: \d+\)"
+)
+
+
+def _refused(model: str, error: ErrorBody) -> Failed:
+    """An error object from llama.cpp's embeddings: its ``code`` is the HTTP status its own
+    server would answer with."""
+    said = error.message or error.type or "an error"
+    status = (error.fields or {}).get("code")
+    if _TOO_LONG.fullmatch(said.strip()):
+        kind = FailureClass.CONTEXT_OVERFLOW
+        fix = "shorten the input, or raise the model's contextWindow in models.providers.local"
+    elif status == 400 or error.type == "invalid_request_error":
+        kind, fix = FailureClass.BAD_REQUEST, None
+    else:
+        kind, fix = FailureClass.SERVER_ERROR, None
+    return Failed(Failure(kind, f"local model {model!r} refused the embeddings: {said}", fix=fix))
 
 
 def _renders_tools(template: str | None) -> bool:

@@ -1,4 +1,11 @@
-"""One llama.cpp engine per GGUF file per process, loaded on first use.
+"""One llama.cpp engine per GGUF file per process, loaded on first use; and, for a file asked
+for embeddings, a second one in llama.cpp's embedding mode, loaded on the first such request.
+
+The embedding engine pools the model's hidden states (mean pooling: SmolLM2 names no pooling
+of its own, and llama.cpp's OpenAI endpoint refuses "none") and normalizes them, as
+``llama-server --embeddings --pooling mean`` does. A whole input must fit in one batch, so the
+batch is as long as the context. It is a separate instance so that chat keeps its own
+context, batch and sampling as they were.
 
 `xllamacpp.Server` runs llama.cpp in-process. It also opens an HTTP listener; that listener
 binds 127.0.0.1 and gets a random API key, so nothing unauthenticated listens (ROUTING.md).
@@ -34,6 +41,18 @@ class Engine:
     @property
     def listening_address(self) -> str:
         return str(self._server.listening_address)
+
+    async def embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
+        """llama.cpp's OpenAI-shaped embeddings answer (an ``error`` object when it refuses)."""
+        try:
+            answer: dict[str, Any] = await asyncio.to_thread(self._server.handle_embeddings, body)
+        except ValueError as exc:  # a malformed request
+            raise Failed(
+                Failure(FailureClass.BAD_REQUEST, f"local model rejected the request: {exc}")
+            ) from None
+        except RuntimeError as exc:
+            raise Failed(Failure(FailureClass.SERVER_ERROR, f"local model failed: {exc}")) from None
+        return answer
 
     async def chat_chunks(self, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any]]:
         """Yield OpenAI-shaped completion chunks; stop generating when the caller leaves."""
@@ -71,13 +90,13 @@ class Engine:
                 ) from None
 
 
-_engines: dict[Path, Engine] = {}
+_engines: dict[tuple[Path, bool], Engine] = {}  # (file, embedding mode) → its engine
 _load_lock = threading.Lock()
 
 
-def _load(path: Path, context: int) -> Engine:
+def _load(path: Path, context: int, embedding: bool) -> Engine:
     with _load_lock:
-        engine = _engines.get(path)
+        engine = _engines.get((path, embedding))
         if engine is not None:
             return engine
         import xllamacpp  # deferred: only a turn on the local model pays for it
@@ -92,6 +111,10 @@ def _load(path: Path, context: int) -> Engine:
         params.port = 0
         api_key = Secret(secrets.token_urlsafe(32))
         params.api_keys = [api_key.reveal()]
+        if embedding:
+            params.embedding = True
+            params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
+            params.n_batch = params.n_ubatch = context
         try:
             server = xllamacpp.Server(params)
         except RuntimeError:
@@ -104,12 +127,14 @@ def _load(path: Path, context: int) -> Engine:
                 )
             ) from None
         engine = Engine(server, path, context, api_key)
-        _engines[path] = engine
+        _engines[(path, embedding)] = engine
         return engine
 
 
-async def load_engine(path: Path, context: int = DEFAULT_CONTEXT) -> Engine:
-    engine = _engines.get(path)
+async def load_engine(
+    path: Path, context: int = DEFAULT_CONTEXT, *, embedding: bool = False
+) -> Engine:
+    engine = _engines.get((path, embedding))
     if engine is None:
-        engine = await asyncio.to_thread(_load, path, context)
+        engine = await asyncio.to_thread(_load, path, context, embedding)
     return engine
