@@ -31,7 +31,6 @@ from clawgate.routing._router import (
     RouteFailed,
     Router,
     _failed,
-    _half_open,
     _linked,
     _log,
     _ms,
@@ -148,29 +147,8 @@ class EmbeddingRouter(Router):
         """The first answer, or `RouteFailed` with the record of every step."""
         plan = route.plan
         walk = _Walk(plan, turn_id, self.clock.monotonic())
-        generations = {
-            c: self.broker.generation(c.profile) if self.broker else None for c in plan.candidates
-        }
-        verdicts = {c: self.health.check(c, generations[c]) for c in plan.candidates}
-        probe = _half_open(verdicts)
-        for step in plan.steps:
-            if isinstance(step, Skip):
-                walk.record(step.candidate, step.decision, reason=step.reason, message=step.message)
-                continue
-            c = step
-            if walk.stopped is not None:
-                break
-            why = walk.excluded(c)
-            if why is not None:
-                walk.record(c, "skip_policy", reason=why)
-                continue
-            verdict = verdicts[c]
-            if verdict is not None and c != probe:
-                walk.record(c, verdict.decision, reason=verdict.reason)
-                continue
-            if self._out_of_budget(walk, walk.started):
-                break
-            result = await self._attempt(walk, c, generations[c], build, route.dimensions)
+        for c, generation in self._tryable(walk):
+            result = await self._attempt(walk, c, generation, build, route.dimensions)
             if result is not None:
                 return result
         records = _linked(walk)

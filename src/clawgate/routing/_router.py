@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 
 from clawgate.auth import Access, Broker
@@ -141,33 +141,9 @@ class Router:
         """The turn's events (`Answering`, content, `Restart`, then one `TurnResult`), or
         `RouteFailed`."""
         walk = _Walk(plan, turn_id, self.clock.monotonic())
-        started = walk.started
-        generations = {
-            c: self.broker.generation(c.profile) if self.broker else None for c in plan.candidates
-        }
-        verdicts = {c: self.health.check(c, generations[c]) for c in plan.candidates}
-        probe = _half_open(verdicts)
         try:
-            for step in plan.steps:
-                if isinstance(step, Skip):
-                    walk.record(
-                        step.candidate, step.decision, reason=step.reason, message=step.message
-                    )
-                    continue
-                c = step
-                if walk.stopped is not None:
-                    break
-                why = walk.excluded(c)
-                if why is not None:
-                    walk.record(c, "skip_policy", reason=why)
-                    continue
-                verdict = verdicts[c]
-                if verdict is not None and c != probe:
-                    walk.record(c, verdict.decision, reason=verdict.reason)
-                    continue
-                if self._out_of_budget(walk, started):
-                    break
-                attempt = self._candidate(walk, c, generations[c], build, restartable)
+            for c, generation in self._tryable(walk):
+                attempt = self._candidate(walk, c, generation, build, restartable)
                 async with contextlib.aclosing(attempt):
                     async for event in attempt:
                         yield event
@@ -179,6 +155,35 @@ class Router:
         records = _linked(walk)
         _log(plan, records)
         raise _failed(walk, records)
+
+    def _tryable(self, walk: _Walk) -> Iterator[tuple[Candidate, int | None]]:
+        """The plan's candidates worth a request, each with its profile's generation, in
+        order; every skip on the way is recorded. Stops when the walk is stopped or out of
+        budget (checked before each candidate, after the previous one was tried)."""
+        plan = walk.plan
+        generations = {
+            c: self.broker.generation(c.profile) if self.broker else None for c in plan.candidates
+        }
+        verdicts = {c: self.health.check(c, generations[c]) for c in plan.candidates}
+        probe = _half_open(verdicts)
+        for step in plan.steps:
+            if isinstance(step, Skip):
+                walk.record(step.candidate, step.decision, reason=step.reason, message=step.message)
+                continue
+            c = step
+            if walk.stopped is not None:
+                return
+            why = walk.excluded(c)
+            if why is not None:
+                walk.record(c, "skip_policy", reason=why)
+                continue
+            verdict = verdicts[c]
+            if verdict is not None and c != probe:
+                walk.record(c, verdict.decision, reason=verdict.reason)
+                continue
+            if self._out_of_budget(walk, walk.started):
+                return
+            yield c, generations[c]
 
     def _out_of_budget(self, walk: _Walk, started: float) -> bool:
         return (
