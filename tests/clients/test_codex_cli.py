@@ -133,12 +133,6 @@ def test_codex_exec_answers_through_the_gateway(codex: Path, tmp_path: Path, wir
 def test_codex_exec_with_its_default_tools(codex: Path, tmp_path: Path) -> None:
     """Codex as a user first configures it: only the model provider, every tool left on."""
     outcome = run_isolated(TURN, tmp_path, wire="openai-completions", tools=DEFAULT_TOOLS)
-    if "only function tools can be served here" in outcome["run"]["stderr"]:
-        pytest.xfail(
-            "the gateway's /v1/responses refuses tools other than functions (400), and Codex "
-            "sends its multi_agent_v1 `namespace` tool and the hosted `web_search` tool by "
-            "default"
-        )
     _answered(outcome)
 
 

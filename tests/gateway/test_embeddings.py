@@ -270,6 +270,16 @@ def test_an_unknown_model_is_a_400(gateway: RunningGateway) -> None:
     assert refused.value.body["code"] == "model_not_found"  # type: ignore[index]
 
 
+def test_the_models_list_names_the_embeddings_chain(
+    gateway: RunningGateway, reconfigure: Any
+) -> None:
+    reconfigure({"primary": "openai/text-embedding-3-small", "fallbacks": ["c2/e"]})
+    listed = [m.id for m in client(gateway).models.list()]
+    assert "openai/text-embedding-3-small" in listed  # no provider entry lists it
+    reconfigure(None)
+    assert "openai/text-embedding-3-small" not in [m.id for m in client(gateway).models.list()]
+
+
 def test_no_chain_names_the_config_key(gateway: RunningGateway, reconfigure: Any) -> None:
     reconfigure(None)
     with pytest.raises(openai.NotFoundError) as refused:

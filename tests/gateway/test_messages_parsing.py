@@ -56,6 +56,40 @@ def refused(document: dict[str, Any], *, counting: bool = False) -> RequestError
 # -- the conversation ----------------------------------------------------------------------
 
 
+def test_a_system_message_among_the_messages_stays_in_its_place() -> None:
+    """Claude Code's shape for a model it does not know: a system message after the user's."""
+    messages = [
+        {"role": "user", "content": "hi"},
+        {
+            "role": "system",
+            "content": [{"type": "text", "text": "Be"}, {"type": "text", "text": "brief."}],
+        },
+        {"role": "assistant", "content": "ok"},
+        {"role": "system", "content": "Mind the date."},
+    ]
+    turn = read(system="You help.", messages=messages).turn
+    assert [(m.role, m.text) for m in turn.messages] == [
+        ("system", "You help."),
+        ("user", "hi"),
+        ("system", "Be\n\nbrief."),
+        ("assistant", "ok"),
+        ("system", "Mind the date."),
+    ]
+
+
+def test_a_system_message_carries_text_only() -> None:
+    image = {"type": "image", "source": {"type": "url", "url": "https://x.test/a.png"}}
+    error = refused(
+        {
+            "model": "cc/m",
+            "max_tokens": 8,
+            "messages": [*ASK, {"role": "system", "content": [image]}],
+        }
+    )
+    assert error.param == "messages.1.content.0"
+    assert "text blocks only" in error.message
+
+
 def test_a_tool_round_trip_becomes_calls_and_tool_messages() -> None:
     parsed = read(
         system=[{"type": "text", "text": "Be brief."}, {"type": "text", "text": "Be kind."}],
@@ -293,9 +327,10 @@ def _events(blocks: Blocks, *content: Any) -> list[dict[str, Any]]:
 
 
 def test_text_then_calls_in_pieces_then_the_end() -> None:
-    blocks = Blocks(WHO)
+    blocks = Blocks(WHO, estimated_input=42)
     start = blocks.start()
     assert [e["type"] for e in start] == ["message_start", "ping"]
+    assert start[0]["message"]["usage"] == {"input_tokens": 42, "output_tokens": 0}
     assert start[0]["message"]["id"] == "msg_abc"
     assert start[0]["message"]["content"] == []
     said = _events(

@@ -354,6 +354,42 @@ def test_a_conversation_continues_through_every_previous_response(
     ]  # the first request's instructions are not carried over
 
 
+def test_a_responses_own_input_items_are_listed_newest_first(served: RunningGateway) -> None:
+    sdk = client(served)
+    one = sdk.responses.create(model="cc/m", input="One.")
+    items: list[Any] = [
+        {"role": "user", "content": [{"type": "input_text", "text": "Look:"}]},
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "done"},
+    ]
+    two = sdk.responses.create(model="cc/m", input=items, previous_response_id=one.id)
+    listed = sdk.responses.input_items.list(two.id)
+    assert [item.type for item in listed.data] == [
+        "function_call_output",
+        "function_call",
+        "message",
+    ]  # only this response's own input, not the one it continued
+    ascending = sdk.responses.input_items.list(two.id, order="asc", limit=2)
+    assert [item.type for item in ascending.data] == ["message", "function_call"]
+    assert ascending.has_more is True
+    rest = sdk.responses.input_items.list(two.id, order="asc", after=ascending.data[-1].id)
+    assert [item.type for item in rest.data] == ["function_call_output"]
+    assert rest.data[0].output == "done"  # type: ignore[union-attr]
+    with pytest.raises(openai.BadRequestError) as info:
+        sdk.responses.input_items.list(two.id, limit=0)
+    assert info.value.body["param"] == "limit"  # type: ignore[index]
+
+
+def test_a_deleted_response_is_gone(served: RunningGateway) -> None:
+    sdk = client(served)
+    answer = sdk.responses.create(model="cc/m", input="Say hello.")
+    sdk.responses.delete(answer.id)
+    with pytest.raises(openai.NotFoundError):
+        sdk.responses.retrieve(answer.id)
+    with pytest.raises(openai.NotFoundError):
+        sdk.responses.delete(answer.id)
+
+
 # -- failures ------------------------------------------------------------------------------
 
 

@@ -136,6 +136,26 @@ def test_known_fields_that_change_nothing_are_named_unsent() -> None:
     assert parse_request(body()).store is True
 
 
+def test_tools_other_than_functions_are_left_out_and_named() -> None:
+    """What Codex CLI sends by default: its ``namespace`` tool group and the hosted
+    ``web_search`` beside its function tools."""
+    tools = [
+        {"type": "function", "name": "shell", "parameters": {"type": "object"}},
+        {"type": "namespace", "name": "multi_agent_v1", "tools": []},
+        {"type": "web_search", "external_web_access": False},
+        {"type": "web_search"},
+    ]
+    parsed = parse_request(body(tools=tools, tool_choice={"type": "web_search"}))
+    assert [tool.name for tool in turn_request(parsed).options.tools] == ["shell"]
+    assert turn_request(parsed).options.tool_choice is None
+    assert parsed.unsent == ("tools.namespace:multi_agent_v1", "tools.web_search", "tool_choice")
+
+
+def test_only_function_tools_leave_nothing_out() -> None:
+    tools = [{"type": "function", "name": "f"}]
+    assert parse_request(body(tools=tools, tool_choice="auto")).unsent == ()
+
+
 @pytest.mark.parametrize(
     ("fields", "param"),
     [
@@ -162,7 +182,7 @@ def test_known_fields_that_change_nothing_are_named_unsent() -> None:
         ),
         ({"input": [{"type": "function_call", "call_id": "c", "name": "f"}]}, "input.0.arguments"),
         ({"input": [{"type": "function_call_output", "output": "x"}]}, "input.0.call_id"),
-        ({"tools": [{"type": "web_search"}]}, "tools.0.type"),
+        ({"tools": [{"name": "f"}]}, "tools.0.type"),
         ({"tools": [{"type": "function", "name": "bad name"}]}, "tools.0.name"),
         ({"tool_choice": "sometimes"}, "tool_choice"),
         ({"tool_choice": {"type": "function"}}, "tool_choice.name"),

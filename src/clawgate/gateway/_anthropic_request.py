@@ -3,7 +3,8 @@
 conversation model.
 
 The conversation: ``system`` (a string or text blocks) becomes one system message, its blocks
-joined by a blank line. A user message's ``tool_result`` blocks become ``tool`` messages (each
+joined by a blank line; so does a ``role: "system"`` message among the messages, in its
+place. A user message's ``tool_result`` blocks become ``tool`` messages (each
 answering its ``tool_use_id``), placed before the rest of that message's text and images; an
 ``is_error`` result's text starts with "Error: " (the conversation model has no flag for it).
 An assistant's ``tool_use`` blocks become its tool calls, ``input`` kept as its JSON text;
@@ -138,7 +139,9 @@ BlockIn = Annotated[
 
 
 class MessageIn(_Block):
-    role: Literal["user", "assistant"]
+    # "system" mid-conversation: Claude Code sends it (a beta of Anthropic's, for a model
+    # it does not know); every wire here can carry a system message in place.
+    role: Literal["user", "assistant", "system"]
     content: str | list[BlockIn]
 
 
@@ -248,6 +251,8 @@ def _model(name: str, settings: Settings) -> str | None:
 def _messages(message: MessageIn, index: int) -> list[Message]:
     if isinstance(message.content, str):
         return [Message(message.role, message.content)]
+    if message.role == "system":
+        return [_system(message.content, index)]
     results: list[Message] = []
     parts: list[Part] = []
     calls: list[ToolCall] = []
@@ -281,6 +286,17 @@ def _messages(message: MessageIn, index: int) -> list[Message]:
     if parts or calls or not results:
         said.append(Message(message.role, tuple(parts), tool_calls=tuple(calls)))
     return [*results, *said]
+
+
+def _system(blocks: list[BlockIn], index: int) -> Message:
+    for j, block in enumerate(blocks):
+        if not isinstance(block, TextIn):
+            raise RequestError(
+                f"messages[{index}].content[{j}] is a {block.type} block; a system message "
+                "carries text blocks only",
+                param=f"messages.{index}.content.{j}",
+            )
+    return Message("system", "\n\n".join(b.text for b in blocks if isinstance(b, TextIn)))
 
 
 def _image(block: ImageIn, where: str) -> ImagePart:

@@ -19,7 +19,6 @@ path as a turn. Otherwise, or when that endpoint fails, the count is the runtime
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +44,7 @@ from clawgate.gateway._state import Gateway
 from clawgate.providers import ModelRequest
 from clawgate.providers.anthropic import AnthropicProvider
 from clawgate.routing import Candidate, RoutingError
-from clawgate.runtime import Runtime, TurnFailed, TurnRequest, estimate_tokens
+from clawgate.runtime import Runtime, TurnFailed, TurnRequest, estimate_input
 
 __all__ = ["ROUTES", "count_tokens", "messages"]
 
@@ -118,7 +117,7 @@ async def count_tokens(request: Request) -> Response:
 async def _count(runtime: Runtime, turn: TurnRequest) -> Count:
     candidates = runtime.plan(turn).candidates
     if not candidates:
-        return Count(_estimate(turn), None, exact=False)
+        return Count(estimate_input(turn.messages, turn.options.tools), None, exact=False)
     first = candidates[0]
     note = None
     try:
@@ -136,7 +135,9 @@ async def _count(runtime: Runtime, turn: TurnRequest) -> Count:
             return Count(tokens, first.ref, exact=True)
     except Failed as exc:
         note = f"{first.ref} could not count: {exc.message}"
-    return Count(_estimate(turn), first.ref, exact=False, note=note)
+    return Count(
+        estimate_input(turn.messages, turn.options.tools), first.ref, exact=False, note=note
+    )
 
 
 def _access(runtime: Runtime, c: Candidate) -> Access | None:
@@ -147,14 +148,6 @@ def _access(runtime: Runtime, c: Candidate) -> Access | None:
         return None
     broker.observe(c.profile, generation)
     return Access(broker, c.profile)
-
-
-def _estimate(turn: TurnRequest) -> int:
-    tools = turn.options.tools
-    described = sum(
-        len(t.name) + len(t.description or "") + len(json.dumps(t.parameters or {})) for t in tools
-    )
-    return sum(estimate_tokens(m) for m in turn.messages) + described // 4
 
 
 ROUTES = [

@@ -17,8 +17,10 @@ object, and no ``message_stop``: a client never takes a cut answer for a whole o
 fails before any content is an ordinary error answer (`stream_message` raises `TurnFailed`),
 so failing over before the first token is invisible.
 
-The usage of ``message_start`` is zeros: the real counts come with the answer's end, in
-``message_delta`` (whose counts clients take as the totals).
+The usage of ``message_start`` carries the input estimated (about four characters a token;
+no wire here counts it before answering), so a client can show the context it is using at
+once; the real counts come with the answer's end, in ``message_delta``, whose counts clients
+take as the totals.
 """
 
 from __future__ import annotations
@@ -42,7 +44,14 @@ from clawgate.gateway._anthropic_shapes import (
 from clawgate.gateway._runtimes import Lease
 from clawgate.gateway._stream import Events, LeasedStream, first_answer
 from clawgate.providers import Content, TextDelta, is_content
-from clawgate.runtime import Answering, Runtime, TurnFailed, TurnRequest, TurnResult
+from clawgate.runtime import (
+    Answering,
+    Runtime,
+    TurnFailed,
+    TurnRequest,
+    TurnResult,
+    estimate_input,
+)
 
 __all__ = ["Blocks", "Interleaved", "event_bytes", "failed_event", "stream_message"]
 
@@ -56,8 +65,9 @@ async def stream_message(
     Takes ``lease``: released here when no stream is returned, else by the stream."""
     events = lease.runtime.stream(turn)
     first, done = await first_answer(lease, events)
+    estimated = estimate_input(turn.messages, turn.options.tools)
     return LeasedStream(
-        _sse(events, first, done),
+        _sse(events, first, done, estimated),
         events,
         lease,
         media_type="text/event-stream",
@@ -76,8 +86,9 @@ class Interleaved(Exception):
 class Blocks:
     """The answer's content events as Anthropic's block events, one block open at a time."""
 
-    def __init__(self, first: Answering) -> None:
+    def __init__(self, first: Answering, estimated_input: int = 0) -> None:
         self.first = first
+        self.estimated_input = estimated_input
         self.count = 0  # blocks opened so far; the open one is count - 1
         self.open: tuple[str, int] | None = None  # ("text", 0) or ("tool", call index)
         self.calls: set[int] = set()  # the calls whose block was opened
@@ -91,7 +102,7 @@ class Blocks:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": usage(None),
+            "usage": {"input_tokens": self.estimated_input, "output_tokens": 0},
         }
         return [{"type": "message_start", "message": message}, {"type": "ping"}]
 
@@ -158,9 +169,9 @@ def failed_event(exc: TurnFailed) -> dict[str, Any]:
 
 
 async def _sse(
-    events: Events, first: Answering, done: TurnResult | None
+    events: Events, first: Answering, done: TurnResult | None, estimated: int
 ) -> AsyncGenerator[bytes, None]:
-    blocks = Blocks(first)
+    blocks = Blocks(first, estimated)
     for document in blocks.start():
         yield event_bytes(document)
     try:

@@ -35,11 +35,13 @@ def _gateway(request: Request) -> Gateway:
 
 
 def _known(settings: Settings) -> list[str]:
-    """Every model name a request may use here: the chain, its aliases, each configured
-    provider's models, and "clawgate" for the default chain."""
+    """Every model name a request may use here: the chain, its aliases, the embeddings
+    chain, each configured provider's models, and "clawgate" for the default chains."""
     ids = ["clawgate"]
     selection = settings.agents.defaults.model
     ids += [selection.primary, *selection.fallbacks, *settings.agents.defaults.models]
+    if (embedding := settings.agents.defaults.embeddings) is not None:
+        ids += [embedding.primary, *embedding.fallbacks]
     ids += [o.alias for o in settings.agents.defaults.models.values() if o.alias]
     for name, provider in settings.models.providers.items():
         ids += [f"{name}/{m.id}" for m in provider.models]

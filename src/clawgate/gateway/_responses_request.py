@@ -10,9 +10,12 @@ assistant message before them) and ``function_call_output`` items (tool messages
 
 As with Chat Completions, every field a client commonly sends is checked (a bad value is a
 400 whose ``param`` names it), and one clawgate does not model is kept in `Options.extra`.
-Items and tools no wire here can carry (files, audio, built-in tools, item references) are
-refused up front; known fields that change nothing here (``include``, ``truncation``) are
-named as dropped (`ResponsesRequest.unsent`).
+Items no wire here can carry (files, audio, item references) are refused up front. Tools
+other than functions (OpenAI's hosted ``web_search``, Codex's ``namespace`` and ``custom``
+tools, …) are left out of the turn, as are known fields that change nothing here
+(``include``, ``truncation``); each is named as dropped (`ResponsesRequest.unsent`), so a
+client that sends its whole default tool set is still answered — the model just cannot call
+those tools.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from clawgate.gateway._openai import DEFAULT_MODELS, RequestError, validate
 from clawgate.providers import (
@@ -167,21 +170,22 @@ class ResponsesRequest(BaseModel):
     truncation: Literal["auto", "disabled"] | None = None
     background: bool | None = None
     conversation: Any = None
+    _left_out: tuple[str, ...] = PrivateAttr(default=())  # tools no wire here can serve
 
     @property
     def unsent(self) -> tuple[str, ...]:
-        """Fields asked for that change nothing here, named as dropped."""
-        return tuple(
-            name
-            for name, asked in (("include", bool(self.include)), ("truncation", self.truncation))
-            if asked
-        )
+        """Fields and tools asked for that change nothing here, named as dropped."""
+        fields = (("include", bool(self.include)), ("truncation", self.truncation))
+        return (*(name for name, asked in fields if asked), *self._left_out)
 
 
 def parse_request(document: object) -> ResponsesRequest:
+    left_out: tuple[str, ...] = ()
     if isinstance(document, dict):
         _precheck(document)
+        document, left_out = _without_served_elsewhere(document)
     body = validate(ResponsesRequest, document)
+    body._left_out = left_out
     if body.background:
         raise RequestError("background responses are not supported here", param="background")
     if body.conversation is not None:
@@ -204,19 +208,47 @@ def _precheck(document: dict[str, Any]) -> None:
     tools = document.get("tools")
     for index, tool in enumerate(tools if isinstance(tools, list) else ()):
         kind = tool.get("type") if isinstance(tool, dict) else None
-        if kind != "function":
+        if not isinstance(kind, str) or not kind:
             raise RequestError(
-                f"tools.{index} is a {kind!r} tool; only function tools can be served here",
-                param=f"tools.{index}.type",
+                f"tools.{index}: must be an object with its type", param=f"tools.{index}.type"
             )
     choice = document.get("tool_choice")
-    if isinstance(choice, dict):
+    if isinstance(choice, dict) and choice.get("type") == "function":
         _at(NamedFunction, choice, "tool_choice")
-    elif choice is not None and choice not in ("auto", "none", "required"):
+    elif isinstance(choice, dict) and not isinstance(choice.get("type"), str):
+        raise RequestError("tool_choice: needs its type", param="tool_choice.type")
+    elif not isinstance(choice, dict | None) and choice not in ("auto", "none", "required"):
         raise RequestError(
             "tool_choice: must be 'auto', 'none', 'required' or {type: 'function', name}",
             param="tool_choice",
         )
+
+
+def _without_served_elsewhere(
+    document: dict[str, Any],
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``document`` with only its function tools, and the names of the tools left out
+    (``tools.web_search``, ``tools.namespace:multi_agent``, …). A ``tool_choice`` that
+    forces a left-out tool goes too: nothing here could honour it."""
+    tools = document.get("tools")
+    if not isinstance(tools, list):
+        return document, ()
+    kept = [tool for tool in tools if tool.get("type") == "function"]
+    if len(kept) == len(tools):
+        return document, ()
+    left_out = tuple(dict.fromkeys(_tool_label(tool) for tool in tools if tool not in kept))
+    trimmed = {**document, "tools": kept}
+    choice = document.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") != "function":
+        del trimmed["tool_choice"]
+        left_out = (*left_out, "tool_choice")
+    return trimmed, left_out
+
+
+def _tool_label(tool: dict[str, Any]) -> str:
+    name = tool.get("name")
+    kind = str(tool["type"])[:64]
+    return f"tools.{kind}:{name[:64]}" if isinstance(name, str) and name else f"tools.{kind}"
 
 
 def _string_or_objects(value: object, where: str) -> None:

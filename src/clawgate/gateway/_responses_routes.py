@@ -1,4 +1,6 @@
-"""The Responses API surface: ``POST /v1/responses`` and ``GET /v1/responses/{id}``.
+"""The Responses API surface: ``POST /v1/responses``, and for a stored response
+``GET /v1/responses/{id}``, ``DELETE /v1/responses/{id}`` and
+``GET /v1/responses/{id}/input_items``.
 
 A request is read into a turn (`_responses_request`), continuing a stored conversation when it
 names ``previous_response_id``; the turn runs on a leased runtime like a chat completion, and
@@ -33,12 +35,18 @@ from clawgate.gateway._responses_request import (
 from clawgate.gateway._responses_shapes import Frame, echo, surface
 from clawgate.gateway._responses_stream import Keep, stream_response
 from clawgate.gateway._state import Gateway
-from clawgate.providers import Message, from_record, to_record
+from clawgate.providers import Message, from_record, responses_input_items, to_record
 from clawgate.routing import RoutingError
 from clawgate.runtime import TurnFailed, TurnResult
 from clawgate.state import State, StoredResponse
 
-__all__ = ["ROUTES", "create_response", "get_response"]
+__all__ = [
+    "ROUTES",
+    "create_response",
+    "delete_response",
+    "get_response",
+    "list_input_items",
+]
 
 
 class _Unknown(Exception):
@@ -85,13 +93,74 @@ async def create_response(request: Request) -> Response:
 
 
 async def get_response(request: Request) -> Response:
+    stored = _stored(request)
+    return stored if isinstance(stored, Response) else JSONResponse(stored.body)
+
+
+async def delete_response(request: Request) -> Response:
+    response_id = request.path_params["response_id"]
+    if not _gateway(request).state.responses.delete(response_id):
+        return _no_such(response_id)
+    return JSONResponse({"id": response_id, "object": "response", "deleted": True})
+
+
+async def list_input_items(request: Request) -> Response:
+    """The items of the response's own input (not those of the responses it continued), as
+    the API lists them: ``order`` ``desc`` (the default) or ``asc``, ``limit`` 1-100 (20),
+    ``after`` an item id (https://platform.openai.com/docs/api-reference/responses/input-items)."""
+    stored = _stored(request)
+    if isinstance(stored, Response):
+        return stored
+    try:
+        order, limit, after = _page(request.query_params)
+    except RequestError as exc:
+        return error_response(400, exc.message, code=exc.code, param=exc.param)
+    items = [
+        {"id": f"{_PREFIX.get(item['type'], 'item')}_{stored.id}_{n}", **item}
+        for n, item in enumerate(responses_input_items(from_record(r) for r in stored.input))
+    ]
+    if order == "desc":
+        items.reverse()
+    if after is not None:
+        ids = [item["id"] for item in items]
+        if after not in ids:
+            return error_response(400, f"no input item {after!r}", code=None, param="after")
+        items = items[ids.index(after) + 1 :]
+    page = items[:limit]
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": page,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+            "has_more": len(items) > limit,
+        }
+    )
+
+
+_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
+
+
+def _page(query: Any) -> tuple[str, int, str | None]:
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise RequestError("order: must be 'asc' or 'desc'", param="order")
+    raw = query.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise RequestError("limit: must be a whole number from 1 to 100", param="limit")
+    return order, int(raw), query.get("after")
+
+
+def _stored(request: Request) -> StoredResponse | Response:
     response_id = request.path_params["response_id"]
     stored = _gateway(request).state.responses.get(response_id)
-    if stored is None:
-        return error_response(
-            404, f"no stored response {response_id!r}", code="not_found", param="response_id"
-        )
-    return JSONResponse(stored.body)
+    return _no_such(response_id) if stored is None else stored
+
+
+def _no_such(response_id: str) -> Response:
+    return error_response(
+        404, f"no stored response {response_id!r}", code="not_found", param="response_id"
+    )
 
 
 def _history(state: State, previous: str | None) -> tuple[Message, ...]:
@@ -136,4 +205,6 @@ def _keeper(state: State, body: ResponsesRequest) -> Keep:
 ROUTES = [
     Route("/v1/responses", create_response, methods=["POST"]),
     Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
+    Route("/v1/responses/{response_id}", delete_response, methods=["DELETE"]),
+    Route("/v1/responses/{response_id}/input_items", list_input_items, methods=["GET"]),
 ]

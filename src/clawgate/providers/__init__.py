@@ -46,6 +46,7 @@ from clawgate.providers._registry import (
     lookup,
     register,
 )
+from clawgate.providers._responses_encode import input_items as responses_input_items
 
 for _spec in (
     local.SPEC,
@@ -93,6 +94,7 @@ __all__ = [
     "is_content",
     "lookup",
     "register",
+    "responses_input_items",
     "text_of",
     "to_record",
 ]

@@ -32,7 +32,7 @@ from clawgate.providers._conversation import (
 )
 from clawgate.providers._stream import present
 
-__all__ = ["DEFAULT_INSTRUCTIONS", "body", "dropped"]
+__all__ = ["DEFAULT_INSTRUCTIONS", "body", "dropped", "input_items"]
 
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 
@@ -53,7 +53,7 @@ def body(
     document: dict[str, Any] = {
         "model": request.model,
         "instructions": instructions or DEFAULT_INSTRUCTIONS,
-        "input": [item for m in request.messages[lead:] for item in _items(m)],
+        "input": input_items(request.messages[lead:]),
         "stream": stream,
         "store": False,
     }
@@ -128,6 +128,11 @@ def _format(given: ResponseFormat) -> dict[str, Any]:
         schema=dict(given.schema) if given.schema is not None else {},
         strict=given.strict,
     )
+
+
+def input_items(messages: Iterable[Message]) -> list[dict[str, Any]]:
+    """Messages as the API's input items, each as ``body`` sends it."""
+    return [item for m in messages for item in _items(m)]
 
 
 def _items(m: Message) -> Iterator[dict[str, Any]]:

@@ -5,7 +5,7 @@ passed on as they are; they are exported here so channels need only this package
 
 from clawgate.routing import Answering, Restart, TurnEvent, TurnResult
 from clawgate.runtime._embed import EmbedRequest, embed
-from clawgate.runtime._history import estimate_tokens, fit
+from clawgate.runtime._history import estimate_input, estimate_tokens, fit
 from clawgate.runtime._open import open_runtime
 from clawgate.runtime._probe import ProbeResult, ProbeTarget, probe, probe_targets
 from clawgate.runtime._turn import Runtime, TurnFailed, TurnRequest
@@ -22,6 +22,7 @@ __all__ = [
     "TurnRequest",
     "TurnResult",
     "embed",
+    "estimate_input",
     "estimate_tokens",
     "fit",
     "open_runtime",

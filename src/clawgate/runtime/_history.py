@@ -9,11 +9,12 @@ for it (every wire refuses an orphan).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
-from clawgate.providers import ImagePart, Message
+from clawgate.providers import ImagePart, Message, Tool
 
-__all__ = ["estimate_tokens", "fit"]
+__all__ = ["estimate_input", "estimate_tokens", "fit"]
 
 _PER_MESSAGE = 4
 # OpenAI bills a high-detail 1024x1024 image at 765 tokens; Anthropic about 1,600 for a
@@ -27,6 +28,14 @@ def estimate_tokens(message: Message) -> int:
     calls = sum(len(c.name) + len(c.arguments) for c in message.tool_calls)
     images = sum(1 for p in message.parts if isinstance(p, ImagePart))
     return (len(message.text) + calls) // 4 + images * _PER_IMAGE + _PER_MESSAGE
+
+
+def estimate_input(messages: Sequence[Message], tools: Sequence[Tool] = ()) -> int:
+    """A turn's input, its messages and tool definitions, as `estimate_tokens` counts."""
+    described = sum(
+        len(t.name) + len(t.description or "") + len(json.dumps(t.parameters or {})) for t in tools
+    )
+    return sum(estimate_tokens(m) for m in messages) + described // 4
 
 
 def fit(

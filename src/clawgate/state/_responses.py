@@ -53,6 +53,11 @@ class ResponseStore:
         row = self.conn.execute("SELECT * FROM responses WHERE id = ?", (response_id,)).fetchone()
         return None if row is None else _stored(row)
 
+    def delete(self, response_id: str) -> bool:
+        """Forget a response. One that others continued stays continuable up to it: their
+        chains end where it was (see `chain`)."""
+        return self.conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0
+
     def chain(self, response_id: str) -> list[StoredResponse] | None:
         """The response and every one it continued, the oldest first; None if unknown. A
         link whose response is gone ends the chain there."""
