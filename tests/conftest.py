@@ -48,10 +48,12 @@ def _model_api() -> Iterator[FakeModelAPI]:
 
 
 @pytest.fixture
-def api(_model_api: FakeModelAPI) -> FakeModelAPI:
-    """The fault-injecting fake of the model APIs (one per test module), with nothing queued."""
+def api(_model_api: FakeModelAPI) -> Iterator[FakeModelAPI]:
+    """The fault-injecting fake of the model APIs (one per test module), with nothing queued;
+    what a test left queued is cleared after it too."""
     _model_api.reset()
-    return _model_api
+    yield _model_api
+    _model_api.reset()
 
 
 @pytest.fixture

@@ -256,3 +256,30 @@ def base_env(work: Path) -> dict[str, str]:
 
 if __name__ == "__main__":
     sys.exit(_inside(sys.argv[1:]))
+
+
+def answered(outcome: dict[str, Any], client: str, *logs: str) -> str:
+    """Asserts that the client exited 0 and printed the fake's answer alone on stdout (Codex's
+    `exec` and Claude's `-p` both do); returns its output, with the tails of ``logs`` (keys of
+    ``outcome``), as the report for a failing assertion."""
+    run = outcome["run"]
+    report = "\n".join(
+        [
+            f"{client} exit {run['returncode']}",
+            f"stdout:\n{run['stdout']}",
+            f"stderr:\n{run['stderr'][-6000:]}",
+            *(f"{log}:\n{outcome[log][-8000:]}" for log in logs),
+        ]
+    )
+    assert run["returncode"] == 0, report
+    assert run["stdout"].strip() == ANSWER, report
+    return report
+
+
+def last_user(wire: str, body: dict[str, Any]) -> Any:
+    """The last user message (or input item) of an upstream body of ``wire``."""
+    if wire == "openai-responses":
+        items = [i for i in body["input"] if i.get("role") == "user"]
+    else:
+        items = [m for m in body["messages"] if m.get("role") == "user"]
+    return items[-1]

@@ -32,11 +32,12 @@ from typing import Any
 import pytest
 
 from tests.clients._harness import (
-    ANSWER,
     MODULES,
     WIRES,
+    answered,
     base_env,
     gateway_on,
+    last_user,
     require,
     run_client,
     run_isolated,
@@ -121,7 +122,7 @@ def test_claude_p_answers_through_the_gateway(
     claude: Path, tmp_path: Path, wire: str, credential: str
 ) -> None:
     outcome = run_isolated(TURN, tmp_path, wire=wire, credential=credential, model=ALIAS)
-    report = _answered(outcome)
+    report = answered(outcome, "claude", "debug")
 
     # The upstream saw exactly one model call: the turn, with the prompt as the last user text,
     # in the wire's own spelling, without the gateway token.
@@ -130,7 +131,7 @@ def test_claude_p_answers_through_the_gateway(
     assert [(c["method"], c["path"]) for c in calls] == [("POST", path)], report
     body, headers = calls[0]["body"], calls[0]["headers"]
     assert body["model"] == "m"
-    assert PROMPT in json.dumps(_last_user(wire, body))
+    assert PROMPT in json.dumps(last_user(wire, body))
     assert outcome["token"] not in json.dumps(headers)
     # Claude Code's tools reach the upstream (it offers `Bash` on every turn).
     assert "Bash" in json.dumps(body.get("tools", []))
@@ -142,25 +143,5 @@ def test_claude_p_on_the_default_chain(claude: Path, tmp_path: Path) -> None:
     outcome = run_isolated(
         TURN, tmp_path, wire="openai-completions", credential="ANTHROPIC_API_KEY", model="clawgate"
     )
-    _answered(outcome)
+    answered(outcome, "claude", "debug")
     assert len(outcome["seen"]) == 1
-
-
-def _answered(outcome: dict[str, Any]) -> str:
-    """Asserts that claude exited 0 with the fake's answer; returns its output as a report."""
-    run = outcome["run"]
-    report = (
-        f"claude exit {run['returncode']}\nstdout:\n{run['stdout']}\n"
-        f"stderr:\n{run['stderr'][-4000:]}\ndebug log:\n{outcome['debug'][-8000:]}"
-    )
-    assert run["returncode"] == 0, report
-    assert run["stdout"].strip() == ANSWER, report
-    return report
-
-
-def _last_user(wire: str, body: dict[str, Any]) -> Any:
-    if wire == "openai-responses":
-        items = [i for i in body["input"] if i.get("role") == "user"]
-    else:
-        items = [m for m in body["messages"] if m.get("role") == "user"]
-    return items[-1]

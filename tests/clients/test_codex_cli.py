@@ -34,11 +34,12 @@ from typing import Any
 import pytest
 
 from tests.clients._harness import (
-    ANSWER,
     MODULES,
     WIRES,
+    answered,
     base_env,
     gateway_on,
+    last_user,
     node,
     require,
     run_client,
@@ -115,7 +116,7 @@ def codex() -> Path:
 @pytest.mark.parametrize("wire", list(WIRES))
 def test_codex_exec_answers_through_the_gateway(codex: Path, tmp_path: Path, wire: str) -> None:
     outcome = run_isolated(TURN, tmp_path, wire=wire, tools=FUNCTIONS_ONLY)
-    report = _answered(outcome)
+    report = answered(outcome, "codex")
 
     # The upstream saw exactly one model call: the turn, with the prompt as the last user text,
     # in the wire's own spelling, without the gateway token.
@@ -124,7 +125,7 @@ def test_codex_exec_answers_through_the_gateway(codex: Path, tmp_path: Path, wir
     assert [(c["method"], c["path"]) for c in calls] == [("POST", path)], report
     body, headers = calls[0]["body"], calls[0]["headers"]
     assert body["model"] == "m"
-    assert PROMPT in json.dumps(_last_user(wire, body))
+    assert PROMPT in json.dumps(last_user(wire, body))
     assert outcome["token"] not in json.dumps(headers)
     # Codex's function tools reach the upstream (it offers `exec_command` on every turn).
     assert "exec_command" in json.dumps(body.get("tools", []))
@@ -133,25 +134,4 @@ def test_codex_exec_answers_through_the_gateway(codex: Path, tmp_path: Path, wir
 def test_codex_exec_with_its_default_tools(codex: Path, tmp_path: Path) -> None:
     """Codex as a user first configures it: only the model provider, every tool left on."""
     outcome = run_isolated(TURN, tmp_path, wire="openai-completions", tools=DEFAULT_TOOLS)
-    _answered(outcome)
-
-
-def _answered(outcome: dict[str, Any]) -> str:
-    """Asserts that codex exited 0 with the fake's answer; returns its output as a report."""
-    run = outcome["run"]
-    report = (
-        f"codex exit {run['returncode']}\nstdout:\n{run['stdout']}\n"
-        f"stderr:\n{run['stderr'][-6000:]}"
-    )
-    assert run["returncode"] == 0, report
-    # `codex exec` prints the agent's last message alone on stdout (the transcript on stderr).
-    assert run["stdout"].strip() == ANSWER, report
-    return report
-
-
-def _last_user(wire: str, body: dict[str, Any]) -> Any:
-    if wire == "openai-responses":
-        items = [i for i in body["input"] if i.get("role") == "user"]
-    else:
-        items = [m for m in body["messages"] if m.get("role") == "user"]
-    return items[-1]
+    answered(outcome, "codex")

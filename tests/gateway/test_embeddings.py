@@ -20,6 +20,7 @@ import pytest
 from tests.fakes import embeddings as fake
 from tests.fakes.model_api import OPENAI, FakeModelAPI, Reply, Seen
 from tests.gateway.running import RunningGateway, config, start_gateway
+from tests.gateway.wired import Clients, upstream
 
 WORDS = ["the cat", "sat down on the mat"]
 SIZES = {"/ok/": 8, "/two/": 8, "/c1/": 8, "/c2/": 8, "/wide/": 16}
@@ -28,19 +29,13 @@ CHAIN = {"primary": "c1/e", "fallbacks": ["wide/e", "c2/e"]}
 
 def _document(api_url: str, embeddings: Any = CHAIN) -> dict[str, Any]:
     document = config(api_url)
-
-    def upstream(name: str, size: int, auth: str = "none") -> dict[str, Any]:
-        return {
-            "api": "openai-completions",
-            "baseUrl": f"{api_url}/{name}/v1",
-            "auth": auth,
-            "timeouts": {"connect": 2, "firstToken": 5, "idle": 5, "total": 10},
-            "models": [{"id": "e", "dimensions": size}],
-        }
-
-    document["models"]["providers"].update(
-        {name.strip("/"): upstream(name.strip("/"), size) for name, size in SIZES.items()}
-    )
+    timeouts = {"connect": 2, "firstToken": 5, "idle": 5, "total": 10}
+    for path, size in SIZES.items():
+        name = path.strip("/")
+        model = {"id": "e", "dimensions": size}
+        document["models"]["providers"][name] = upstream(
+            api_url, name, "openai-completions", model, timeouts=timeouts
+        )
     document["models"]["providers"]["two"]["auth"] = "api-key"
     if embeddings != "absent":
         document["agents"]["defaults"]["embeddings"] = embeddings
@@ -75,22 +70,13 @@ def api(_model_api: FakeModelAPI) -> Iterator[FakeModelAPI]:
     _model_api.reset()
 
 
-_CLIENTS: dict[str, openai.OpenAI] = {}
-
-
-def client(gateway: RunningGateway) -> openai.OpenAI:
-    """One SDK client per gateway, closed with the module (no pooled socket left to the GC)."""
-    if gateway.url not in _CLIENTS:
-        _CLIENTS[gateway.url] = gateway.client()
-    return _CLIENTS[gateway.url]
+client = Clients(lambda gateway, token: gateway.client(token))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _close_clients() -> Iterator[None]:
     yield
-    for sdk in _CLIENTS.values():
-        sdk.close()
-    _CLIENTS.clear()
+    client.close()
 
 
 def control(gateway: RunningGateway, method: str, path: str) -> Any:

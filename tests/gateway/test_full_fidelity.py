@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +15,8 @@ import pytest
 
 from tests.fakes import chat_tools, messages_tools, responses_tools
 from tests.fakes.model_api import FakeModelAPI, Reply, stream
-from tests.gateway.running import RunningGateway, config, start_gateway
+from tests.gateway.running import RunningGateway, config
+from tests.gateway.wired import Clients, last_body, serving, upstream
 
 PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAA"
@@ -40,21 +40,13 @@ SEES = {"id": "m", "input": ["text", "image"], "jsonSchema": True}
 
 def _wires(api_url: str) -> dict[str, Any]:
     document = config(api_url)
-
-    def upstream(name: str, api: str, base: str, model: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "api": api,
-            "baseUrl": f"{api_url}/{name}{base}",
-            "auth": "none",
-            "timeouts": {"connect": 2, "firstToken": 2, "idle": 2, "total": 10},
-            "models": [model],
-        }
-
     document["models"]["providers"].update(
-        cc=upstream("cc", "openai-completions", "/v1", SEES),
-        resp=upstream("resp", "openai-responses", "/v1", SEES),
-        anth=upstream("anth", "anthropic-messages", "", {"id": "m", "input": ["text", "image"]}),
-        blind=upstream("blind", "openai-completions", "/v1", {"id": "m"}),
+        cc=upstream(api_url, "cc", "openai-completions", SEES),
+        resp=upstream(api_url, "resp", "openai-responses", SEES),
+        anth=upstream(
+            api_url, "anth", "anthropic-messages", {"id": "m", "input": ["text", "image"]}
+        ),
+        blind=upstream(api_url, "blind", "openai-completions", {"id": "m"}),
     )
     return document
 
@@ -63,44 +55,17 @@ def _wires(api_url: str) -> dict[str, Any]:
 def wired(
     tmp_path_factory: pytest.TempPathFactory, _model_api: FakeModelAPI
 ) -> Iterator[RunningGateway]:
-    state: Path = tmp_path_factory.mktemp("fidelity") / "state"
-    running = start_gateway(state, _model_api)
-    running.write_config(json.dumps(_wires(_model_api.url)))
-    try:
-        yield running
-    finally:
-        running.stop()
+    with serving(tmp_path_factory, _model_api, _wires(_model_api.url), "fidelity") as gw:
+        yield gw
 
 
-@pytest.fixture
-def api(_model_api: FakeModelAPI) -> Iterator[FakeModelAPI]:
-    _model_api.reset()
-    yield _model_api
-    _model_api.reset()
-
-
-_CLIENTS: dict[str, openai.OpenAI] = {}
-
-
-def client(gateway: RunningGateway) -> openai.OpenAI:
-    """One SDK client per gateway, closed with the module (no pooled socket left to the GC)."""
-    if gateway.url not in _CLIENTS:
-        _CLIENTS[gateway.url] = gateway.client()
-    return _CLIENTS[gateway.url]
+client = Clients(lambda gateway, token: gateway.client(token))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _close_clients() -> Iterator[None]:
     yield
-    for sdk in _CLIENTS.values():
-        sdk.close()
-    _CLIENTS.clear()
-
-
-def last_body(api: FakeModelAPI, prefix: str) -> dict[str, Any]:
-    body = api.paths(prefix)[-1].body
-    assert isinstance(body, dict)
-    return body
+    client.close()
 
 
 # -- a tool round trip on each wire ------------------------------------------------------------

@@ -143,13 +143,6 @@ def sdk(wired: RunningGateway) -> Iterator[openai.OpenAI]:
         client.close()
 
 
-@pytest.fixture
-def api(_model_api: FakeModelAPI) -> Iterator[FakeModelAPI]:
-    _model_api.reset()
-    yield _model_api
-    _model_api.reset()
-
-
 def last(api: FakeModelAPI, path: str) -> dict[str, Any]:
     seen = api.paths(path)
     assert seen, f"nothing reached {path}"

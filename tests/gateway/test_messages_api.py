@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -18,7 +17,8 @@ import pytest
 
 from tests.fakes import chat_tools, messages_count, messages_tools, responses_tools
 from tests.fakes.model_api import OPENAI, FakeModelAPI, Reply, stream
-from tests.gateway.running import RunningGateway, config, start_gateway
+from tests.gateway.running import RunningGateway, config
+from tests.gateway.wired import Clients, last_body, serving, upstream
 
 PNG_DATA = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAA"
@@ -47,24 +47,17 @@ ANSWER = "Hello there"  # the fake upstreams' default answer
 
 def _document(api_url: str) -> dict[str, Any]:
     document = config(api_url)
-
-    def upstream(name: str, api: str, base: str) -> dict[str, Any]:
-        return {
-            "api": api,
-            "baseUrl": f"{api_url}/{name}{base}",
-            "auth": "none",
-            "timeouts": {"connect": 2, "firstToken": 2, "idle": 2, "total": 10},
-            "models": [SEES],
-        }
-
-    document["models"]["providers"].update(
-        cc=upstream("cc", "openai-completions", "/v1"),
-        resp=upstream("resp", "openai-responses", "/v1"),
-        anth=upstream("anth", "anthropic-messages", ""),
+    wires = {
+        "cc": "openai-completions",
+        "resp": "openai-responses",
+        "anth": "anthropic-messages",
         # Broken on purpose by one test each (health is shared by the module's gateway).
-        p1=upstream("p1", "openai-completions", "/v1"),
-        cut=upstream("cut", "openai-completions", "/v1"),
-        gone=upstream("gone", "anthropic-messages", ""),
+        "p1": "openai-completions",
+        "cut": "openai-completions",
+        "gone": "anthropic-messages",
+    }
+    document["models"]["providers"].update(
+        {name: upstream(api_url, name, wire, SEES) for name, wire in wires.items()}
     )
     document["agents"]["defaults"]["model"] = {"primary": "p1/m", "fallbacks": ["cc/m"]}
     document["agents"]["defaults"]["models"] = {"anth/m": {"alias": "claude-opus-4-1"}}
@@ -75,47 +68,19 @@ def _document(api_url: str) -> dict[str, Any]:
 def gateway(
     tmp_path_factory: pytest.TempPathFactory, _model_api: FakeModelAPI
 ) -> Iterator[RunningGateway]:
-    state: Path = tmp_path_factory.mktemp("messages") / "state"
-    running = start_gateway(state, _model_api)
-    running.write_config(json.dumps(_document(_model_api.url)))
-    try:
-        yield running
-    finally:
-        running.stop()
+    with serving(tmp_path_factory, _model_api, _document(_model_api.url), "messages") as gw:
+        yield gw
 
 
-@pytest.fixture
-def api(_model_api: FakeModelAPI) -> Iterator[FakeModelAPI]:
-    _model_api.reset()
-    yield _model_api
-    _model_api.reset()
-
-
-_CLIENTS: dict[tuple[str, str | None], anthropic.Anthropic] = {}
-
-
-def client(gateway: RunningGateway, key: str | None = None) -> anthropic.Anthropic:
-    """One SDK client per gateway and key, closed with the module."""
-    token = key or gateway.token
-    if (gateway.url, token) not in _CLIENTS:
-        _CLIENTS[gateway.url, token] = anthropic.Anthropic(
-            base_url=gateway.url, api_key=token, max_retries=0
-        )
-    return _CLIENTS[gateway.url, token]
+client = Clients(
+    lambda gateway, token: anthropic.Anthropic(base_url=gateway.url, api_key=token, max_retries=0)
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _close_clients() -> Iterator[None]:
     yield
-    for sdk in _CLIENTS.values():
-        sdk.close()
-    _CLIENTS.clear()
-
-
-def last_body(api: FakeModelAPI, prefix: str) -> dict[str, Any]:
-    body = api.paths(prefix)[-1].body
-    assert isinstance(body, dict)
-    return body
+    client.close()
 
 
 def raw_events(gateway: RunningGateway, body: dict[str, Any]) -> list[tuple[str, Any]]:

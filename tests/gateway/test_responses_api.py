@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +16,8 @@ import pytest
 
 from tests.fakes import chat_tools, messages_tools, responses_tools
 from tests.fakes.model_api import OPENAI, FakeModelAPI, Reply, chat_frames, chat_json, stream
-from tests.gateway.running import RunningGateway, config, start_gateway
+from tests.gateway.running import RunningGateway, config
+from tests.gateway.wired import Clients, last_body, serving, upstream
 
 WEATHER: Any = {
     "type": "function",
@@ -50,23 +50,14 @@ TEXT_EVENTS = [
 
 def _document(api_url: str) -> dict[str, Any]:
     document = config(api_url)
-
-    def upstream(name: str, api: str, base: str) -> dict[str, Any]:
-        return {
-            "api": api,
-            "baseUrl": f"{api_url}/{name}{base}",
-            "auth": "none",
-            "timeouts": {"connect": 2, "firstToken": 2, "idle": 2, "total": 10},
-            "models": [{"id": "m", "input": ["text", "image"]}],
-        }
-
+    sees = {"id": "m", "input": ["text", "image"]}
     document["models"]["providers"].update(
-        cc=upstream("cc", "openai-completions", "/v1"),
-        resp=upstream("resp", "openai-responses", "/v1"),
-        anth=upstream("anth", "anthropic-messages", ""),
+        cc=upstream(api_url, "cc", "openai-completions", sees),
+        resp=upstream(api_url, "resp", "openai-responses", sees),
+        anth=upstream(api_url, "anth", "anthropic-messages", sees),
         # Failover: each test breaks its own first candidate (health is the module's).
-        d1=upstream("d1", "openai-completions", "/v1"),
-        d2=upstream("d2", "openai-completions", "/v1"),
+        d1=upstream(api_url, "d1", "openai-completions", sees),
+        d2=upstream(api_url, "d2", "openai-completions", sees),
     )
     return document
 
@@ -75,37 +66,17 @@ def _document(api_url: str) -> dict[str, Any]:
 def served(
     tmp_path_factory: pytest.TempPathFactory, _model_api: FakeModelAPI
 ) -> Iterator[RunningGateway]:
-    state: Path = tmp_path_factory.mktemp("responses") / "state"
-    running = start_gateway(state, _model_api)
-    running.write_config(json.dumps(_document(_model_api.url)))
-    try:
-        yield running
-    finally:
-        running.stop()
+    with serving(tmp_path_factory, _model_api, _document(_model_api.url), "responses") as gw:
+        yield gw
 
 
-_CLIENTS: dict[str, openai.OpenAI] = {}
-
-
-def client(gateway: RunningGateway) -> openai.OpenAI:
-    """One SDK client per gateway, closed with the module (no pooled socket left to the GC)."""
-    if gateway.url not in _CLIENTS:
-        _CLIENTS[gateway.url] = gateway.client()
-    return _CLIENTS[gateway.url]
+client = Clients(lambda gateway, token: gateway.client(token))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _close_clients() -> Iterator[None]:
     yield
-    for sdk in _CLIENTS.values():
-        sdk.close()
-    _CLIENTS.clear()
-
-
-def last_body(api: FakeModelAPI, prefix: str) -> dict[str, Any]:
-    body = api.paths(prefix)[-1].body
-    assert isinstance(body, dict)
-    return body
+    client.close()
 
 
 def read(events: Any) -> list[Any]:
