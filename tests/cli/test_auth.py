@@ -135,7 +135,7 @@ def test_an_undecryptable_profile_is_listed_as_unresolved(
     assert profile["secret"] is None
 
 
-def test_a_configured_profile_without_material_is_unresolved(
+def test_a_configured_profile_without_material_is_missing(
     state_env: dict[str, str], paths: Paths
 ) -> None:
     paths.state_dir.mkdir(parents=True)
@@ -143,7 +143,7 @@ def test_a_configured_profile_without_material_is_unresolved(
         '{auth: {profiles: {"anthropic:manual": {provider: "anthropic", mode: "token"}}}}'
     )
     profile = listed(state_env)["anthropic:manual"]
-    assert profile["state"] == "unresolved"
+    assert profile["state"] == "missing"  # as `models status` says (test_profile_states)
     assert profile["detail"] == "no credentials stored"
     assert profile["kind"] == "token"
 

@@ -261,10 +261,9 @@ async def test_a_streamed_answer_holds_its_runtime_until_its_body_is_over(
         assert reader.error is None
     else:
         assert "[DONE]" not in events
-        # A 2.4 server learns of the disconnect from the failed send; Starlette says so.
-        assert (type(reader.error).__name__ if reader.error else None) == (
-            "ClientDisconnect" if spec == "2.4" else None
-        )
+        # A 2.4 server learns of the disconnect from the failed send (Starlette raises
+        # ClientDisconnect); either way a client that went away is no error of the app's.
+        assert reader.error is None
 
 
 async def test_a_probe_holds_its_runtime(

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from clawgate import names
 from clawgate.catalog import facts
 from clawgate.config import ProfileMeta, Settings, edit_config, load_config
 from clawgate.errors import ClawgateError
 from clawgate.secret import Secret, mask
 from clawgate.vault import (
-    PROVIDER_ID,
     ApiKeyMaterial,
+    BadProfileId,
+    KeyUnavailable,
     Kind,
     Material,
     OAuthMaterial,
@@ -26,7 +28,6 @@ from clawgate.vault import (
     TokenMaterial,
     Unresolved,
     Vault,
-    check_profile_id,
 )
 from clawgate.views import to_json
 
@@ -40,17 +41,11 @@ class ProfileInputError(ClawgateError):
 
 
 def check_provider(provider: str) -> str:
-    if not PROVIDER_ID.fullmatch(provider):
-        raise ProfileInputError(
-            f"{provider!r} is not a provider id",
-            fix="provider ids are lower-case, e.g. openai, anthropic, openai-codex",
-        )
-    return provider
+    return names.check_provider_id(provider)
 
 
 def _profile_id(provider: str, profile_id: str | None, default_name: str) -> str:
-    profile_id = profile_id or f"{provider}:{default_name}"
-    check_profile_id(profile_id)
+    profile_id = names.check_profile_id(profile_id or f"{provider}:{default_name}")
     if profile_id.split(":", 1)[0] != provider:
         raise ProfileInputError(
             f"profile {profile_id} does not belong to provider {provider}",
@@ -70,6 +65,8 @@ def store_profiles(
     ``also``'s changes, in one config edit. A config that cannot be loaded is reported
     before anything is stored, so the two never disagree."""
     load_config(config_file, env)
+    for profile_id, _, _ in entries:  # every id before any write: an import stores all or none
+        names.check_profile_id(profile_id)
     stored = [
         vault.save(profile_id, provider, material) for profile_id, provider, material in entries
     ]
@@ -149,7 +146,9 @@ def paste_token(
 def logout(vault: Vault, config_file: Path, env: Mapping[str, str], profile_id: str) -> bool:
     """Delete local material and forget the profile in the config. True if anything was
     removed."""
-    removed = vault.delete(check_profile_id(profile_id))
+    names.check_profile_id(profile_id)
+    load_config(config_file, env)  # a config that cannot be edited: say so before deleting
+    removed = vault.delete(profile_id)
     forgotten = False
 
     def change(raw: dict[str, Any]) -> None:
@@ -183,6 +182,14 @@ def set_order(
     edit_config(config_file, env, change)
 
 
+# What a profile is, for every command that shows one (`models auth list`, `models status`,
+# `doctor`, the gateway's status): ok; needs_login (a refresh grant died); unresolved (stored,
+# but unreadable as is: not an envelope, another vault key, no key, a bad id); tampered (an
+# envelope that fails its binding: edited, copied or rolled back, AUTH.md); missing
+# (configured, nothing stored).
+ProfileState = Literal["ok", "needs_login", "unresolved", "tampered", "missing"]
+
+
 @dataclass(frozen=True)
 class ProfileView:
     """What `models auth list` shows of a profile: never more than the last 4 of a secret."""
@@ -191,7 +198,7 @@ class ProfileView:
     provider: str
     kind: str | None
     billing: str | None
-    state: str  # ok | needs_login | unresolved | tampered
+    state: ProfileState
     detail: str | None = None
     fix: str | None = None
     secret: str | None = None
@@ -223,22 +230,22 @@ def view_profiles(vault: Vault, settings: Settings) -> list[ProfileView]:
 def view_profile(
     vault: Vault, profile_id: str, meta: ProfileMeta | None
 ) -> tuple[ProfileView, StoredProfile | None]:
-    """One profile's view, and what was decrypted for it (None when it cannot be used)."""
-    provider = meta.provider if meta else profile_id.split(":", 1)[0]
+    """One profile's view, and what was decrypted for it (None when it cannot be used): the
+    one classification (`ProfileState`) every command shows."""
     try:
         stored = vault.load(profile_id)
+    except BadProfileId as exc:  # a config key or a file name that is no profile id
+        return _unusable(profile_id, meta, "unresolved", exc.message, _BAD_ID_FIX), None
+    except Tampered as exc:
+        return _unusable(profile_id, meta, "tampered", exc.reason, exc.fix), None
     except Unresolved as exc:
-        mode = Kind(meta.mode) if meta else None
-        view = ProfileView(
-            profile_id,
-            provider,
-            mode.value if mode else None,
-            mode.billing if mode else None,
-            "tampered" if isinstance(exc, Tampered) else "unresolved",
-            detail=exc.reason,
-            fix=exc.fix,
+        # Only the absence of the envelope makes it missing: damaged bytes are unresolved.
+        state: ProfileState = (
+            "unresolved" if vault.envelope_path(profile_id).exists() else "missing"
         )
-        return view, None
+        return _unusable(profile_id, meta, state, exc.reason, exc.fix), None
+    except KeyUnavailable as exc:  # no key at all: every stored profile is unreadable alike
+        return _unusable(profile_id, meta, "unresolved", exc.message, exc.fix), None
     material = stored.material
     view = ProfileView(
         profile_id,
@@ -254,3 +261,25 @@ def view_profile(
         generation=stored.generation,
     )
     return view, stored
+
+
+_BAD_ID_FIX = "rename it in auth.profiles of clawgate.json (or its file in vault/profiles)"
+
+
+def _unusable(
+    profile_id: str,
+    meta: ProfileMeta | None,
+    state: ProfileState,
+    detail: str,
+    fix: str | None,
+) -> ProfileView:
+    mode = Kind(meta.mode) if meta else None
+    return ProfileView(
+        profile_id,
+        meta.provider if meta else profile_id.split(":", 1)[0],
+        mode.value if mode else None,
+        mode.billing if mode else None,
+        state,
+        detail=detail,
+        fix=fix,
+    )

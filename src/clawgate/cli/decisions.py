@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from clawgate.cli._app import App, pass_app
+from clawgate.cli._names import TURN_ID
 from clawgate.errors import ClawgateError
 from clawgate.state import State, TurnRecord
 
@@ -33,6 +34,7 @@ class UnknownTurn(ClawgateError):
 @click.option(
     "--turn",
     "turn_id",
+    type=TURN_ID,
     metavar="ID",
     help="Show one turn (its id is in the API's x-clawgate-turn header).",
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,11 @@ from clawgate.errors import ClawgateError
 _OPENCLAW_KEYS = frozenset({"plugins", "agentRuntime"})
 _ENV_REF = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NEAR = re.compile(r"\s*(?:starting )?near (\d+)")
+_CODEPOINT = re.compile(r"U\+([0-9A-Fa-f]{4,6})")  # how pyjson5 names a character
+_BLANKS = {"\n": "a line break", "\r": "a line break", "\t": "a tab", " ": "a space"}
+# A clawgate config is a few KiB. Parsing grows a file ~50-fold in memory (a 50 MB string
+# in one key took the process to 2.8 GB), so a bigger one is refused before it is read.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class ConfigError(ClawgateError):
@@ -54,19 +60,44 @@ class LoadedConfig:
 
 def load_config(config_file: Path, env: Mapping[str, str]) -> LoadedConfig:
     """Load ``config_file``, or the built-in defaults when it does not exist."""
-    try:
-        text = config_file.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read_config_text(config_file)
+    if text is None:
         return LoadedConfig(settings=Settings(), source=None)
+    return parse_config(text, source=config_file, env=env)
+
+
+def read_config_text(config_file: Path) -> str | None:
+    """The file's text, None when there is no file; `ConfigError` when it cannot be read or
+    is over `MAX_CONFIG_BYTES` (checked on the open file, and the read is bounded too: a
+    file that grows meanwhile, or a device, is never read whole)."""
+    try:
+        with config_file.open(encoding="utf-8") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_CONFIG_BYTES:
+                raise _too_big(config_file)
+            text = handle.read(MAX_CONFIG_BYTES + 1)  # characters: never more than bytes
+    except FileNotFoundError:
+        return None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"cannot read {config_file}: {exc.__class__.__name__}",
             fix=f"check that {config_file} is a readable UTF-8 text file",
         ) from None
-    return parse_config(text, source=config_file, env=env)
+    if len(text) > MAX_CONFIG_BYTES:
+        raise _too_big(config_file)
+    return text
+
+
+def _too_big(source: Path | str) -> ConfigError:
+    return ConfigError(
+        f"{source} is larger than 1 MiB ({MAX_CONFIG_BYTES} bytes), the most clawgate reads "
+        "as a config",
+        fix=f"remove what does not belong in {source} (a clawgate config is a few KiB)",
+    )
 
 
 def parse_config(text: str, *, source: Path, env: Mapping[str, str]) -> LoadedConfig:
+    if len(text) > MAX_CONFIG_BYTES:  # text from elsewhere than `read_config_text`
+        raise _too_big(source)
     doc = _Document(text, str(source))
     raw = doc.decode()
     for path, value in _walk(raw):
@@ -88,6 +119,23 @@ def parse_config(text: str, *, source: Path, env: Mapping[str, str]) -> LoadedCo
         ) from None
     warnings = tuple(_unknown_keys(settings, (), doc))
     return LoadedConfig(settings=settings, source=source, warnings=warnings)
+
+
+def _character(char: str) -> str:
+    """A character as a person reads it: 'g', a line break, U+0001."""
+    if not char:
+        return "the end of the file"
+    if char in _BLANKS:
+        return _BLANKS[char]
+    return repr(char) if char.isprintable() else f"U+{ord(char):04X}"
+
+
+def _pointed(text: str, line: int, column: int) -> str:
+    """The line of ``text`` with a caret under ``column`` (both from 1), as compilers show."""
+    lines = text.splitlines() or [""]
+    shown = lines[min(line, len(lines)) - 1].expandtabs(1)[:120]
+    gutter = f"  {line} | "
+    return f"{gutter}{shown}\n{' ' * (len(gutter) - 2)}| {' ' * (column - 1)}^"
 
 
 class _Document:
@@ -120,10 +168,23 @@ class _Document:
         near = _NEAR.search(reason)
         # pyjson5 counts "near" from 1.
         offset = max(int(near.group(1)) - 1, 0) if near else 0
+        if isinstance(exc, pyjson5.Json5ExtraData):
+            # pyjson5 points at the end of the value; what is extra starts after the blanks.
+            rest = self.text[offset + 1 :]
+            offset += 1 + len(rest) - len(rest.lstrip())
+            found = self.text[offset] if offset < len(self.text) else ""
+            reason = f"unexpected {_character(found)} after the end of the config"
+        else:
+            reason = re.sub(r"b'(\w+)'", r"\1", _NEAR.sub("", reason))
+            reason = _CODEPOINT.sub(lambda m: _character(chr(int(m.group(1), 16))), reason)
+            reason = reason.replace("JSON5Value", "a value")
         line, column = offset_to_position(self.text, offset)
-        reason = re.sub(r"b'(\w+)'", r"\1", _NEAR.sub("", reason))
+        before = self.text[:offset].rpartition("\n")[2]
+        if reason.startswith("Expected comma") and line > 1 and not before.strip():
+            reason += f" (a comma missing at the end of line {line - 1}?)"
         return ConfigError(
-            f"{self.name}:{line}:{column}: not valid JSON5: {reason}",
+            f"{self.name}:{line}:{column}: not valid JSON5: {reason}\n"
+            + _pointed(self.text, line, column),
             fix="fix the syntax at that place (JSON5 allows comments, trailing commas "
             "and unquoted keys)",
         )

@@ -139,11 +139,46 @@ class GatewaySettings(_Section):
     bind: str = "127.0.0.1"
     port: int = Field(default=18789, ge=1, le=65535)
     max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1024)
+    # Seconds a client has to send a request's headers, then its body (slow clients: a
+    # connection that takes longer is answered 408 and closed).
+    header_timeout: float = Field(default=10, gt=0)
+    body_timeout: float = Field(default=30, gt=0)
+
+
+TELEGRAM_API = "https://api.telegram.org"
+
+
+class TelegramWebhook(_Section):
+    """Updates pushed to the gateway (``POST /channels/telegram/webhook``) instead of polled;
+    the secret token Telegram echoes back is kept in the vault, not here."""
+
+    url: str = Field(min_length=1)  # the public https address that reaches that path
 
 
 class TelegramSettings(_Section):
+    """The Telegram channel (README, "Telegram"); its bot token is the vault profile
+    ``telegram:default`` (``clawgate channels telegram add --token-stdin``)."""
+
     enabled: bool = False
-    allow_from: list[int | str] = Field(default_factory=list)
+    # The Bot API's base URL: Telegram's own, a self-hosted Bot API server, or an emulator.
+    api_root: str = Field(default=TELEGRAM_API, min_length=1)
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook: TelegramWebhook | None = None
+    model: ModelSelection | None = None  # this channel's chain; None: the agent's
+    system_prompt: str | None = None
+    footer: Literal["fallback", "always", "never"] = "fallback"
+    # Group chats (ids, negative) the bot answers in, when it is mentioned or replied to.
+    groups: list[int] = Field(default_factory=list)
+    allow_from: list[int | str] = Field(default_factory=list)  # users allowed without pairing
+    poll_timeout: float = Field(default=30, ge=0, le=50)  # getUpdates long-poll seconds
+    poll_interval: float = Field(default=0, ge=0, le=60)  # pause after an empty poll
+    draft_interval: float = Field(default=1.0, ge=0.2, le=30)  # at most one draft edit so often
+
+    @model_validator(mode="after")
+    def _webhook_has_url(self) -> TelegramSettings:
+        if self.mode == "webhook" and self.webhook is None:
+            raise ValueError('mode "webhook" needs webhook.url (the public https address)')
+        return self
 
 
 class ChannelsSettings(_Section):

@@ -15,7 +15,7 @@ from typing import Any
 
 import filelock
 
-from clawgate.config._load import ConfigError, _Document, parse_config
+from clawgate.config._load import ConfigError, _Document, parse_config, read_config_text
 from clawgate.fileio import ensure_private_dir, write_atomic
 
 HEADER = (
@@ -44,7 +44,10 @@ def rewrite_config(
     new None when the change changed nothing (and nothing was written). The old text goes
     to ``backup`` first; ``dry_run`` only computes."""
     ensure_private_dir(config_file.parent, tighten=False)
-    lock = filelock.FileLock(config_file.parent / f".{config_file.name}.lock", timeout=10)
+    # 0600 like every file of the state directory (an older 0644 one: `clawgate doctor --fix`).
+    lock = filelock.FileLock(
+        config_file.parent / f".{config_file.name}.lock", timeout=10, mode=0o600
+    )
     try:
         lock.acquire()
     except filelock.Timeout:
@@ -53,10 +56,7 @@ def rewrite_config(
             fix="retry when it has finished",
         ) from None
     try:
-        try:
-            old = config_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            old = None
+        old = read_config_text(config_file)  # bounded, like every read of the config
         raw = _Document(old, str(config_file)).decode() if old is not None else {}
         before = copy.deepcopy(raw)
         change(raw)

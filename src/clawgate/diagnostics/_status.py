@@ -10,12 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from clawgate.auth import ProfileView, material_expiry, view_profile
+from clawgate.auth import material_expiry, view_profile
 from clawgate.clock import Clock
 from clawgate.config import ProfileMeta, Settings
 from clawgate.routing import Candidate, Health, RoutingError, Skip, VaultProfiles, plan
 from clawgate.state import State
-from clawgate.vault import KeyUnavailable, Kind, OAuthMaterial, ProfileStatus, StoredProfile, Vault
+from clawgate.vault import (
+    BadProfileId,
+    KeyUnavailable,
+    OAuthMaterial,
+    ProfileStatus,
+    StoredProfile,
+    Vault,
+)
 from clawgate.views import json_value
 
 __all__ = ["ChainEntry", "Grant", "ProfileReport", "StatusReport", "collect_status"]
@@ -44,14 +51,15 @@ class ProfileReport:
     provider: str
     kind: str | None
     billing: str | None
-    state: str  # ok | needs_login | unresolved | tampered | missing
+    state: str  # auth.ProfileState: ok | needs_login | unresolved | tampered | missing
     detail: str | None = None
     fix: str | None = None
     expires_at: float | None = None
     valid_for: float | None = None
     grant: Grant = field(default_factory=lambda: Grant("none"))
     health: list[Mark] = field(default_factory=list)
-    last_used: float | None = None
+    last_used: float | None = None  # the last turn that sent it a request, failed or not
+    last_result: str | None = None  # how that attempt ended: succeeded | failed | client_gone
     last_probe: dict[str, Any] | None = None
     used_by: list[str] = field(default_factory=list)
 
@@ -69,7 +77,21 @@ class ProfileReport:
             reasons.append(f"{self.profile}: the stored token has expired")
         for mark in self.health:
             reasons.append(f"{self.profile}: {mark.kind} ({mark.reason})")
+        probe = self.last_probe
+        if probe and not probe.get("ok") and not self._answered_since(probe.get("at")):
+            reasons.append(
+                f"{self.profile}: the last probe failed ({probe.get('failure')}: "
+                f"{probe.get('message')})"
+            )
         return reasons
+
+    def _answered_since(self, at: float | None) -> bool:
+        """A turn it answered after the probe says more than the probe."""
+        return (
+            self.last_result == "succeeded"
+            and self.last_used is not None
+            and (at is None or self.last_used > at)
+        )
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,7 @@ class StatusReport:
     profiles: list[ProfileReport]
     chain: list[ChainEntry]
     chain_error: str | None = None
+    chain_fix: str | None = None  # what makes the chain resolve
     gateway: dict[str, Any] | None = None
 
     @property
@@ -97,7 +120,8 @@ class StatusReport:
         if self.vault_key_error:
             reasons.append(f"vault key: {self.vault_key_error}")
         if self.chain_error:
-            reasons.append(f"model chain: {self.chain_error}")
+            fix = f"; fix: {self.chain_fix}" if self.chain_fix else ""
+            reasons.append(f"model chain: {self.chain_error}{fix}")
         if self.gateway and self.gateway.get("running") and not self.gateway.get("configCurrent"):
             reasons.append("the running gateway does not use the current config")
         return reasons
@@ -109,6 +133,7 @@ class StatusReport:
             "profiles": json_value(self.profiles),
             "chain": json_value(self.chain),
             "chainError": self.chain_error,
+            "chainFix": self.chain_fix,
             "gateway": self.gateway,
             "attention": self.attention,
         }
@@ -131,6 +156,7 @@ def collect_status(
         key_error = exc.message if vault.profile_ids() else None
     health = Health(state.health if state else None, clock)
     last_used = state.usage.last_used() if state else {}
+    last_tried = state.decisions.last_tried() if state else {}
     probes = state.probes.latest() if state else {}
     reports: dict[str, ProfileReport] = {}
     # The chain is planned over the profiles decrypted here: each is read once.
@@ -143,9 +169,11 @@ def collect_status(
             profiles.held.hold(stored)
         report.health = [
             Mark(m.kind, m.model, m.until, m.reason)
-            for m in health.active(profile_id, vault.generation(profile_id))
+            for m in health.active(profile_id, _generation(vault, profile_id))
         ]
-        report.last_used = last_used.get(profile_id)
+        report.last_used, report.last_result = _last_use(
+            last_used.get(profile_id), last_tried.get(profile_id)
+        )
         probe = probes.get(profile_id)
         report.last_probe = {**probe.result, "at": probe.at} if probe else None
         reports[profile_id] = report
@@ -156,31 +184,22 @@ def collect_status(
         vault_key_error=key_error,
         profiles=list(reports.values()),
         chain=chain,
-        chain_error=chain_error,
+        chain_error=chain_error.message if chain_error else None,
+        chain_fix=chain_error.fix if chain_error else None,
     )
 
 
 def _profile(
     vault: Vault, profile_id: str, meta: ProfileMeta | None, clock: Clock
 ) -> tuple[ProfileReport, StoredProfile | None]:
-    try:
-        view, stored = view_profile(vault, profile_id, meta)
-    except KeyUnavailable as exc:  # no key at all: every profile is unreadable alike
-        mode = Kind(meta.mode) if meta else None
-        provider = meta.provider if meta else profile_id.split(":", 1)[0]
-        kind, billing = (mode.value, mode.billing) if mode else (None, None)
-        view = ProfileView(profile_id, provider, kind, billing, "unresolved", exc.message, exc.fix)
-        stored = None
-    state = view.state
-    if stored is None and state == "unresolved" and vault.generation(profile_id) is None:
-        state = "missing"  # configured, never stored
+    view, stored = view_profile(vault, profile_id, meta)  # the state `auth list` shows too
     report = ProfileReport(
         profile_id,
         view.provider,
         view.kind,
         view.billing,
-        state,
-        detail=view.detail if state != "ok" else None,
+        view.state,
+        detail=view.detail if view.state != "ok" else None,
         fix=view.fix,
     )
     if stored is not None:
@@ -189,6 +208,26 @@ def _profile(
             report.valid_for = report.expires_at - clock.now()
         report.grant = _grant(stored.material, stored.status)
     return report, stored
+
+
+def _last_use(
+    answered: float | None, tried: tuple[float, str] | None
+) -> tuple[float | None, str | None]:
+    """The newest of its last answer (usage, at the end of a turn) and its last attempt
+    (decisions, at the turn's start; failed ones too)."""
+    if tried is None:
+        return answered, "succeeded" if answered is not None else None
+    at, result = tried
+    if answered is not None and answered >= at:
+        return answered, "succeeded"
+    return at, result
+
+
+def _generation(vault: Vault, profile_id: str) -> int | None:
+    try:
+        return vault.generation(profile_id)
+    except BadProfileId:  # a config key no file can be named after: nothing stored
+        return None
 
 
 def _grant(material: object, status: ProfileStatus) -> Grant:
@@ -205,11 +244,11 @@ def _grant(material: object, status: ProfileStatus) -> Grant:
 
 def _chain(
     settings: Settings, profiles: VaultProfiles, reports: dict[str, ProfileReport]
-) -> tuple[list[ChainEntry], str | None]:
+) -> tuple[list[ChainEntry], RoutingError | None]:
     try:
         route = plan(settings, profiles=profiles)
     except RoutingError as exc:
-        return [], exc.message
+        return [], exc
     options = settings.agents.defaults.models
     entries: dict[str, ChainEntry] = {}
     for step in route.steps:

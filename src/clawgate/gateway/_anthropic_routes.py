@@ -38,7 +38,7 @@ from clawgate.gateway._anthropic_shapes import (
     turn_failed,
 )
 from clawgate.gateway._anthropic_stream import stream_message
-from clawgate.gateway._http import read_json
+from clawgate.gateway._http import check_refs, read_json
 from clawgate.gateway._openai import RequestError
 from clawgate.gateway._state import Gateway
 from clawgate.providers import ModelRequest
@@ -57,7 +57,9 @@ def _gateway(request: Request) -> Gateway:
 async def _read(request: Request, settings: Settings, *, counting: bool = False) -> Parsed:
     limit = settings.gateway.max_body_bytes
     document = await read_json(request, limit=limit)
-    return turn_request(parse_request(document, counting=counting), settings)
+    parsed = turn_request(parse_request(document, counting=counting), settings)
+    check_refs(settings, parsed.turn.model)
+    return parsed
 
 
 async def messages(request: Request) -> Response:

@@ -25,7 +25,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from clawgate.failures import FailureClass as F
-from clawgate.gateway._http import answer_facts, answer_headers
+from clawgate.gateway._http import answer_facts, answer_headers, header_value
 from clawgate.gateway._openai import RequestError
 from clawgate.providers import ToolCall, Usage
 from clawgate.runtime import Answering, TurnFailed, TurnResult
@@ -181,7 +181,7 @@ def headers(who: Answering | TurnResult, dropped: tuple[str, ...]) -> dict[str, 
     said = answer_headers(who)
     lost = (*dropped, *who.dropped)
     if lost:
-        said["x-clawgate-dropped-params"] = ", ".join(lost)
+        said["x-clawgate-dropped-params"] = header_value(", ".join(lost))
     return said
 
 

@@ -26,9 +26,12 @@ from clawgate.providers import (
     ToolCall,
     ToolChoice,
 )
+from clawgate.routing import MAX_REF
 from clawgate.runtime import TurnRequest
 
 __all__ = ["ChatRequest", "parse_request", "turn_request"]
+
+Ref = Annotated[str, Field(min_length=1, max_length=MAX_REF)]
 
 
 class _Strict(BaseModel):
@@ -132,9 +135,10 @@ class ChatRequest(BaseModel):
     # Unknown top-level fields are kept (`model_extra`) and forwarded or reported.
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    model: str = Field(min_length=1)
+    model: str = Field(min_length=1, max_length=MAX_REF)
     messages: list[ChatMessage] = Field(min_length=1)
-    models: list[str] | None = None  # the OpenRouter convention: an explicit ordered chain
+    # The OpenRouter convention: an explicit ordered chain (`_http.check_models` bounds it).
+    models: list[Ref] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(default=None, gt=0)

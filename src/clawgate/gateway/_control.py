@@ -1,6 +1,7 @@
 """The control API the CLI talks to: ``/control/status``, ``/control/reload``,
 ``/control/decisions`` and ``/control/probe`` (ARCHITECTURE.md, "The one path rule").
-Endpoints find the gateway on ``request.app.state``; `_guard` has checked the token."""
+Endpoints find the gateway on ``request.app.state``; `_guard` has checked the token.
+Query parameters are checked like bodies: a bad one is a 400 naming it."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from starlette.routing import Route
 from clawgate.gateway._http import error_response, read_json
 from clawgate.gateway._openai import RequestError, validate
 from clawgate.gateway._state import Gateway
+from clawgate.names import shown
 from clawgate.runtime import probe, probe_targets
 
 __all__ = ["DEFAULT_LAST", "MAX_LAST", "ROUTES", "ProbeRequest", "parse_last"]
 
-DEFAULT_LAST = 10  # turns `/control/decisions` returns when ``last`` is not a positive count
-MAX_LAST = 2**63 - 1  # SQLite's largest LIMIT
+DEFAULT_LAST = 10  # turns `/control/decisions` returns when ``last`` is not given
+MAX_LAST = 1_000  # turns one answer may hold
 
 
 class ProbeRequest(BaseModel):
@@ -33,17 +35,30 @@ class ProbeRequest(BaseModel):
 
 
 def _probe_request(body: object) -> ProbeRequest:
+    if not isinstance(body, dict):
+        raise RequestError(
+            f"bad probe request: the body is a JSON object (or empty), not {_kind(body)}"
+        )
     return validate(ProbeRequest, body, what="bad probe request: ")
 
 
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
 def parse_last(raw: str | None) -> int:
-    """``?last=N``: a positive count (at most what SQLite can take), else the default."""
-    if raw is None or not (raw.isascii() and raw.isdigit()):
+    """``?last=N``: a count of turns from 1 to `MAX_LAST`; `DEFAULT_LAST` when not given.
+    `RequestError` (``param`` last) for anything else."""
+    if raw is None:
         return DEFAULT_LAST
-    digits = raw.lstrip("0")
-    if not digits:
-        return DEFAULT_LAST
-    return MAX_LAST if len(digits) > len(str(MAX_LAST)) else min(int(digits), MAX_LAST)
+    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_LAST)):
+        count = int(raw)
+        if 1 <= count <= MAX_LAST:
+            return count
+    raise RequestError(
+        f"last is {shown(raw)}: it is a count of turns, a whole number from 1 to {MAX_LAST}",
+        param="last",
+    )
 
 
 def _gateway(request: Request) -> Gateway:
@@ -69,7 +84,8 @@ async def run_probe(request: Request) -> Response:
     try:
         asked = _probe_request(await read_json(request, empty={}))
     except RequestError as exc:
-        return error_response(400, exc.message, code=exc.code)
+        status = 413 if exc.code == "request_too_large" else 400
+        return error_response(status, exc.message, code=exc.code, param=exc.param)
     async with await _gateway(request).lease() as runtime:
         targets = probe_targets(runtime, provider=asked.provider, profile=asked.profile)
         results = await probe(
@@ -83,7 +99,10 @@ async def run_probe(request: Request) -> Response:
 
 
 async def decisions(request: Request) -> Response:
-    last = parse_last(request.query_params.get("last"))
+    try:
+        last = parse_last(request.query_params.get("last"))
+    except RequestError as exc:
+        return error_response(400, exc.message, code=exc.code, param=exc.param)
     turns = _gateway(request).state.decisions.last(last)
     return JSONResponse([asdict(t) for t in turns])
 

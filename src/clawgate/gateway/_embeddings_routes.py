@@ -25,6 +25,7 @@ from starlette.routing import Route
 from clawgate.gateway._http import (
     answer_facts,
     answer_headers,
+    check_models,
     error_response,
     failed_response,
     read_json,
@@ -123,6 +124,7 @@ async def embeddings(request: Request) -> Response:
     try:
         limit = gateway.config.settings.gateway.max_body_bytes
         body, asked = parse_request(await read_json(request, limit=limit))
+        await check_models(gateway, asked.model)
     except RequestError as exc:
         status = 413 if exc.code == "request_too_large" else 400
         return error_response(status, exc.message, code=exc.code, param=exc.param)

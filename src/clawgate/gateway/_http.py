@@ -1,28 +1,79 @@
-"""What every route shares: the bearer check, the bounded JSON body, OpenAI-shaped error
-responses, and the facts of who answered a turn (headers and body)."""
+"""What every route shares: the bounded JSON body (`_body`), OpenAI-shaped error responses,
+and the facts of who answered a turn (headers and body).
+
+Header values are made safe whatever they hold: RFC 9110, 5.5 allows visible ASCII and
+spaces in a field value, and a CR, LF or NUL would end the message or be refused by the
+server (a dropped connection). Anything else, and ``%`` itself, is percent-encoded as UTF-8
+(RFC 3986, 2.1), and a value is cut at `MAX_HEADER` characters; the body has it whole."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from clawgate.config import MAX_BODY_BYTES
-from clawgate.gateway._openai import RequestError, error_body, status_for
+from clawgate.config import MAX_BODY_BYTES, Settings
+from clawgate.gateway._body import read_json
+from clawgate.gateway._openai import DEFAULT_MODELS, RequestError, error_body, status_for
+from clawgate.gateway._state import Gateway
+from clawgate.routing import RoutingError, requested_ref
 from clawgate.runtime import Answering, TurnFailed, TurnResult
 
 __all__ = [
     "MAX_BODY",
+    "MAX_CHAIN",
     "answer_facts",
     "answer_headers",
+    "check_models",
+    "check_refs",
     "error_response",
     "failed_response",
+    "header_value",
     "read_json",
 ]
 
 MAX_BODY = MAX_BODY_BYTES  # bytes of a request body, unless gateway.maxBodyBytes says
+MAX_CHAIN = 32  # refs in a request's explicit ``models`` chain (OpenRouter takes a handful)
+MAX_HEADER = 1_024  # characters of a header value taken from a request or a turn
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def header_value(value: str) -> str:
+    """``value`` as a header can carry it (see above)."""
+    if len(value) > MAX_HEADER:
+        value = value[: MAX_HEADER - 1] + "…"
+    return quote(value, safe=_HEADER_SAFE, errors="surrogatepass")
+
+
+async def check_models(gateway: Gateway, model: str | None, models: Sequence[str] = ()) -> None:
+    """`check_refs` on the newest config."""
+    await gateway.refresh()
+    check_refs(gateway.config.settings, model, models)
+
+
+def check_refs(settings: Settings, model: str | None, models: Sequence[str] = ()) -> None:
+    """The models a request names (``model``: None or "clawgate" for the default chain; or
+    an explicit ``models`` chain) must be refs of providers here (`routing.requested_ref`):
+    else `RequestError` (``model_not_found``, a 400: the caller's mistake, which a client
+    must not retry) naming the field."""
+    if len(models) > MAX_CHAIN:
+        raise RequestError(
+            f"models has {len(models)} entries; a chain has at most {MAX_CHAIN}", param="models"
+        )
+    for index, ref in enumerate(models):
+        _check_model(settings, ref, f"models.{index}")
+    if model is not None and model not in DEFAULT_MODELS:
+        _check_model(settings, model, "model")
+
+
+def _check_model(settings: Settings, ref: str, param: str) -> None:
+    try:
+        requested_ref(ref, settings)
+    except RoutingError as exc:
+        message = exc.message if not exc.fix else f"{exc.message} (fix: {exc.fix})"
+        raise RequestError(message, param=param, code="model_not_found") from None
 
 
 def error_response(
@@ -35,52 +86,26 @@ def error_response(
     return JSONResponse(body, status, headers=headers)
 
 
-async def read_json(request: Request, *, empty: object = None, limit: int = MAX_BODY) -> object:
-    """The body as JSON, at most ``limit`` bytes; ``empty`` stands for a blank body when
-    given. `RequestError` (code ``request_too_large`` when over the limit) otherwise."""
-    declared = request.headers.get("content-length")
-    too_large = RequestError(
-        f"the body is over {limit} bytes (raise gateway.maxBodyBytes to allow more)",
-        code="request_too_large",
-    )
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for part in request.stream():
-        chunks.append(part)
-        size += len(part)
-        if size > limit:
-            raise too_large
-    raw = b"".join(chunks)
-    if not raw.strip() and empty is not None:
-        return empty
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise RequestError("the body is not valid JSON") from None
-
-
 def failed_response(exc: TurnFailed) -> Response:
     message = exc.message if not exc.fix else f"{exc.message} (fix: {exc.fix})"
     return error_response(
         status_for(exc.failure.kind),
         message,
         code=exc.code,
-        **{"x-clawgate-turn": exc.turn_id},
+        **{"x-clawgate-turn": header_value(exc.turn_id)},
     )
 
 
 def answer_headers(who: Answering | TurnResult) -> dict[str, str]:
     """Who answered, as headers; and which request options that model's wire left out."""
     headers = {
-        "x-clawgate-turn": who.turn_id,
-        "x-clawgate-model": who.model,
-        "x-clawgate-profile": who.profile,
+        "x-clawgate-turn": header_value(who.turn_id),
+        "x-clawgate-model": header_value(who.model),
+        "x-clawgate-profile": header_value(who.profile),
         "x-clawgate-fallback": "true" if who.fallback else "false",
     }
     if who.dropped:
-        headers["x-clawgate-dropped-params"] = ", ".join(who.dropped)
+        headers["x-clawgate-dropped-params"] = header_value(", ".join(who.dropped))
     return headers
 
 

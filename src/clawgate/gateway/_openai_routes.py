@@ -16,6 +16,7 @@ from clawgate.gateway._chat_request import parse_request, turn_request
 from clawgate.gateway._http import (
     answer_facts,
     answer_headers,
+    check_models,
     error_response,
     failed_response,
     read_json,
@@ -23,7 +24,8 @@ from clawgate.gateway._http import (
 from clawgate.gateway._openai import DEFAULT_MODELS, RequestError, completion
 from clawgate.gateway._state import Gateway
 from clawgate.gateway._stream import stream_answer
-from clawgate.routing import RoutingError, resolve_ref
+from clawgate.names import shown
+from clawgate.routing import RoutingError, requested_ref
 from clawgate.runtime import TurnFailed
 
 __all__ = ["ROUTES", "chat_completions", "model", "models"]
@@ -68,9 +70,11 @@ async def model(request: Request) -> Response:
     if model_id in DEFAULT_MODELS or model_id in _known(settings):
         return JSONResponse(_model(model_id))
     try:
-        resolve_ref(model_id, settings)
-    except RoutingError:
-        return error_response(404, f"no model {model_id!r} here", code="model_not_found")
+        requested_ref(model_id, settings)
+    except RoutingError as exc:
+        return error_response(
+            404, f"no model {shown(model_id)} here: {exc.message}", code="model_not_found"
+        )
     return JSONResponse(_model(model_id))
 
 
@@ -80,6 +84,7 @@ async def chat_completions(request: Request) -> Response:
         limit = gateway.config.settings.gateway.max_body_bytes
         chat = parse_request(await read_json(request, limit=limit))
         turn = turn_request(chat)
+        await check_models(gateway, turn.model, turn.models)
     except RequestError as exc:
         status = 413 if exc.code == "request_too_large" else 400
         return error_response(status, exc.message, code=exc.code, param=exc.param)
@@ -90,7 +95,7 @@ async def chat_completions(request: Request) -> Response:
         async with lease as runtime:
             result = await runtime.complete(turn)
     except RoutingError as exc:
-        return error_response(400, exc.message, code="model_not_found")
+        return error_response(400, exc.message, code="model_not_found", param="model")
     except TurnFailed as exc:
         return failed_response(exc)
     body = completion(

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from clawgate.gateway._http import (
     answer_facts,
     answer_headers,
+    check_models,
     error_response,
     failed_response,
     read_json,
@@ -65,6 +66,7 @@ async def create_response(request: Request) -> Response:
         limit = gateway.config.settings.gateway.max_body_bytes
         body = parse_request(await read_json(request, limit=limit))
         turn = turn_request(body, _history(gateway.state, body.previous_response_id))
+        await check_models(gateway, turn.model, turn.models)
     except RequestError as exc:
         status = 413 if exc.code == "request_too_large" else 400
         return error_response(status, exc.message, code=exc.code, param=exc.param)

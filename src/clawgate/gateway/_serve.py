@@ -1,7 +1,10 @@
 """Running the gateway in the foreground: one per state directory (a lock file), bound to
 127.0.0.1 unless configured, its address in ``<state>/gateway.json`` for the CLI, and a clean
 stop on SIGTERM/SIGINT: uvicorn stops accepting, turns in flight get ``grace`` seconds to
-finish."""
+finish.
+
+uvicorn runs its h11 protocol with the deadlines for slow clients (`_timeouts`), read from
+``gateway.headerTimeout`` and ``gateway.bodyTimeout`` when the gateway starts."""
 
 from __future__ import annotations
 
@@ -18,11 +21,13 @@ from typing import Any
 
 import filelock
 import uvicorn
+from starlette.types import ASGIApp
 
-from clawgate.config import Paths
+from clawgate.config import Paths, Settings
 from clawgate.fileio import write_atomic
 from clawgate.gateway._app import create_app
 from clawgate.gateway._state import Gateway
+from clawgate.gateway._timeouts import slow_clients
 from clawgate.service import (
     AlreadyRunning,
     GatewayError,
@@ -33,7 +38,7 @@ from clawgate.service import (
 from clawgate.state import State
 from clawgate.vault import Vault
 
-__all__ = ["serve"]
+__all__ = ["serve", "server_config"]
 
 GRACE_SECONDS = 30.0
 
@@ -66,6 +71,21 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
+def server_config(
+    app: ASGIApp, settings: Settings, *, grace: float = GRACE_SECONDS
+) -> uvicorn.Config:
+    """How uvicorn serves ``app``: quietly (clawgate logs for itself), with no lifespan, with
+    the slow-client deadlines, letting turns in flight finish within ``grace`` at a stop."""
+    return uvicorn.Config(
+        app,
+        http=slow_clients(settings.gateway.header_timeout, settings.gateway.body_timeout),
+        ws="none",  # no route takes a WebSocket: an upgrade is not handed to another protocol
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=math.ceil(grace),
+    )
+
+
 def serve(
     paths: Paths,
     env: Mapping[str, str],
@@ -76,7 +96,7 @@ def serve(
     on_ready: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
     paths.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(paths.state_dir / "gateway.lock"), timeout=0)
+    lock = filelock.FileLock(str(paths.state_dir / "gateway.lock"), timeout=0, mode=0o600)
     try:
         lock.acquire()
     except filelock.Timeout:
@@ -129,12 +149,7 @@ async def _run(
             fix="choose another --port, or stop what is using it",
         ) from None
     gateway.port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(gateway),
-        log_level="warning",
-        lifespan="off",
-        timeout_graceful_shutdown=math.ceil(grace),
-    )
+    config = server_config(create_app(gateway), gateway.config.settings, grace=grace)
     facts = {"pid": os.getpid(), "bind": bind, "port": gateway.port}
     write_atomic(runtime_file(paths), json.dumps(facts).encode())
     if on_ready:

@@ -20,12 +20,14 @@ from clawgate.routing._embed import (
     embedding_plan,
 )
 from clawgate.routing._events import Answering, Restart, TurnEvent, TurnResult
-from clawgate.routing._health import Blocked, Health
+from clawgate.routing._health import Blocked, Health, named_refs
 from clawgate.routing._policy import TABLE, Rule, rule_for
 from clawgate.routing._profiles import VaultProfiles
+from clawgate.routing._refs import MAX_REF, requested_ref
 from clawgate.routing._router import Budget, RouteFailed, Router
 
 __all__ = [
+    "MAX_REF",
     "TABLE",
     "Answering",
     "Blocked",
@@ -50,7 +52,9 @@ __all__ = [
     "VaultProfiles",
     "context_tokens",
     "embedding_plan",
+    "named_refs",
     "plan",
+    "requested_ref",
     "resolve_ref",
     "rule_for",
 ]

@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 from clawgate.catalog import BillingKind, Capability, abilities
 from clawgate.config import Settings
-from clawgate.errors import ClawgateError
+from clawgate.routing._refs import RoutingError, resolve_ref
 
 __all__ = [
     "Candidate",
@@ -27,11 +27,6 @@ __all__ = [
     "plan",
     "resolve_ref",
 ]
-
-
-class RoutingError(ClawgateError):
-    code = "bad_request"
-    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -84,21 +79,6 @@ class Plan:
     @property
     def candidates(self) -> list[Candidate]:
         return [s for s in self.steps if isinstance(s, Candidate)]
-
-
-def resolve_ref(ref: str, settings: Settings) -> tuple[str, str]:
-    """``provider/model`` or an alias → (provider, model). Model ids may contain '/'."""
-    options = settings.agents.defaults.models
-    aliases = {opts.alias: key for key, opts in options.items() if opts.alias}
-    target = aliases.get(ref, ref)
-    provider, slash, model = target.partition("/")
-    if not (slash and provider and model):
-        known = ", ".join(sorted(aliases)) or "none configured"
-        raise RoutingError(
-            f"model {ref!r} is neither provider/model nor an alias (aliases: {known})",
-            fix="name a model as <provider>/<model>, e.g. local/smollm2-135m",
-        )
-    return provider, model
 
 
 def context_tokens(settings: Settings, provider: str, model: str) -> int | None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from clawgate.catalog import dimensions, embeds
+from clawgate.clock import Clock
 from clawgate.config import Settings
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
@@ -28,8 +29,11 @@ from clawgate.providers import Embedder, EmbeddingRequest, Embeddings, Phase, Us
 from clawgate.routing._chain import Candidate, Plan, ProfileSource, RoutingError, Skip, plan
 from clawgate.routing._policy import rule_for
 from clawgate.routing._router import (
+    CALLER_GONE,
+    Gone,
     RouteFailed,
     Router,
+    Timings,
     _failed,
     _linked,
     _log,
@@ -143,14 +147,20 @@ class EmbeddingRouter(Router):
         build: Callable[[Candidate], EmbeddingRequest],
         *,
         turn_id: str,
+        gone: Gone | None = None,
     ) -> EmbeddingResult:
-        """The first answer, or `RouteFailed` with the record of every step."""
+        """The first answer, or `RouteFailed` with the record of every step; ``gone`` is
+        called with the records when the caller goes away first (as `Router.route`)."""
         plan = route.plan
         walk = _Walk(plan, turn_id, self.clock.monotonic())
-        for c, generation in self._tryable(walk):
-            result = await self._attempt(walk, c, generation, build, route.dimensions)
-            if result is not None:
-                return result
+        try:
+            for c, generation in self._tryable(walk):
+                result = await self._attempt(walk, c, generation, build, route.dimensions)
+                if result is not None:
+                    return result
+        except CALLER_GONE:
+            walk.gone(gone)
+            raise
         records = _linked(walk)
         _log(plan, records)
         raise _never_mixed(_failed(walk, records), records)
@@ -167,6 +177,7 @@ class EmbeddingRouter(Router):
         while True:
             walk.attempts += 1
             begun = self.clock.monotonic()
+            walk.inflight = (c, _elapsed(self.clock, begun))
             try:
                 provider = self.providers.get(c.provider)
                 if not isinstance(provider, Embedder):
@@ -202,6 +213,7 @@ class EmbeddingRouter(Router):
                 continue
             self.health.succeeded(c)
             walk.record(c, "succeeded", end_ms=_ms(self.clock.monotonic() - begun))
+            walk.finished = True
             records = _linked(walk)
             _log(walk.plan, records)
             return EmbeddingResult(
@@ -214,6 +226,10 @@ class EmbeddingRouter(Router):
                 attempts=records,
                 reported_model=answer.model,
             )
+
+
+def _elapsed(clock: Clock, begun: float) -> Timings:
+    return lambda: {"end_ms": _ms(clock.monotonic() - begun)}
 
 
 def _check(c: Candidate, request: EmbeddingRequest, answer: Embeddings, size: int | None) -> None:

@@ -3,21 +3,30 @@
 
 Every mark is a row in ``state.db`` (it survives a restart) and remembers the profile's
 material generation: a new login or a new key outdates it, which is how a login clears it.
+
+Marks per model are kept only for the models the config names (`named_refs`): a request may
+name any ``provider/model``, and health keyed by refs a caller chose would grow with every
+new one (in memory and in ``state.db``). A failure of a model the config does not name still
+marks its profile (quota, billing, a dead login); its own cooldown or circuit is not kept, so
+the next request that names it is simply tried again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from clawgate.catalog import facts
 from clawgate.clock import Clock
+from clawgate.config import Settings
 from clawgate.failures import Failure
 from clawgate.failures import FailureClass as F
 from clawgate.routing._chain import Candidate
 from clawgate.routing._policy import Rule
 from clawgate.state import HealthMark, HealthStore
 
-__all__ = ["Blocked", "Health"]
+__all__ = ["Blocked", "Health", "named_refs"]
 
 HOUR = 3600.0
 FOREVER = 1e18  # until the material changes
@@ -46,11 +55,43 @@ def _keys(c: Candidate) -> dict[str, str]:
     }
 
 
+def named_refs(settings: Settings) -> frozenset[str]:
+    """Every model ref the config names: the chains (as written, aliases too), the model
+    options' keys, and, for each provider configured or in a chain, its configured models
+    and the catalog's defaults."""
+    defaults = settings.agents.defaults
+    chains = [defaults.model, *([defaults.embeddings] if defaults.embeddings else [])]
+    refs = {ref for chain in chains for ref in (chain.primary, *chain.fallbacks)}
+    refs.update(defaults.models)
+    configured = settings.models.providers
+    for name in {*configured, *(ref.partition("/")[0] for ref in refs)}:
+        provider = configured.get(name)
+        known = facts(name, provider)
+        ids = [m.id for m in provider.models] if provider else []
+        ids += [*known.default_models, *(m for m, _ in known.embedding_models)]
+        refs.update(f"{name}/{model}" for model in ids)
+    return frozenset(refs)
+
+
 class Health:
-    def __init__(self, store: HealthStore | None, clock: Clock) -> None:
+    """``remembers`` says which refs may have marks of their own (`named_refs`); every ref
+    when not given."""
+
+    def __init__(
+        self,
+        store: HealthStore | None,
+        clock: Clock,
+        *,
+        remembers: Callable[[str], bool] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.remembers = remembers or (lambda ref: True)
         self.marks = {m.key: m for m in store.all()} if store else {}
+        # Marks an older version kept for refs the config does not name go now.
+        for key, mark in list(self.marks.items()):
+            if mark.model is not None and not self.remembers(mark.model):
+                self._drop(key)
 
     # Reading ------------------------------------------------------------------------------
 
@@ -101,6 +142,9 @@ class Health:
         self._drop(keys["circuit"])
 
     def failed(self, c: Candidate, error: Failure, rule: Rule, generation: int | None) -> None:
+        per_model = rule.effect in ("cooldown", "short_cooldown", "block_model", "circuit")
+        if per_model and not self.remembers(c.ref):
+            return  # a model the config does not name has no marks of its own
         now = self.clock.now()
         keys = _keys(c)
         reason = error.kind.value

@@ -7,6 +7,11 @@ unseen. After that, a broken answer is never passed off as complete: a caller th
 replacement gets a `Restart` and the next candidate's whole answer (never a continuation of
 the cut one, so no assistant prefill is ever sent); any other caller gets `RouteFailed` with
 ``partial=True``.
+
+A caller that goes away (its task cancelled, or the turn's event stream closed before the
+result) ends the walk where it is: the attempt in flight, whose upstream request is closed on
+the way out, is recorded as ``client_gone``, nothing after it is tried, and the record of every
+step goes to the caller's ``gone`` callback (the runtime writes the turn as ``client_gone``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ __all__ = ["Budget", "RouteFailed", "Router"]
 log = logging.getLogger("clawgate.routing")
 
 Sleep = Callable[[float], Awaitable[None]]
+Gone = Callable[[tuple[AttemptRecord, ...]], None]
+Timings = Callable[[], dict[str, float | None]]
+
+# What reaches a walk when its caller goes away: the task is cancelled (a non-streamed
+# answer's client hung up) or the event stream is closed early (a stream's client did).
+CALLER_GONE = (asyncio.CancelledError, GeneratorExit)
 
 
 @dataclass(frozen=True)
@@ -70,11 +81,34 @@ class _Walk:
         self.context_floor: int | None = None  # after an overflow: need more than this
         self.overflowed = False
         self.stopped: Failure | None = None
+        self.inflight: tuple[Candidate, Timings] | None = None  # the attempt not yet recorded
+        self.finished = False  # the result was made
         first = plan.steps[0]
         self.first = first.candidate if isinstance(first, Skip) else first
 
     def record(self, c: Candidate, decision: str, **fields: object) -> None:
+        if self.inflight is not None and self.inflight[0] == c:
+            self.inflight = None
         self.records.append(AttemptRecord(c.ref, c.profile, decision, **fields))  # type: ignore[arg-type]
+
+    def gone(self, then: Gone | None) -> None:
+        """The caller went away before the result: the attempt in flight is recorded as
+        ``client_gone``, and ``then`` gets the record of every step."""
+        if self.finished:
+            return
+        if self.inflight is not None:
+            c, timings = self.inflight
+            self.record(c, "client_gone", reason="client_gone", **timings())
+        records = _linked(self)
+        _log(self.plan, records)
+        if then is None:
+            return
+        try:
+            then(records)
+        except Exception:  # a record that cannot be written must not replace the cancellation
+            log.exception(
+                "turn %s: its caller went away and it could not be recorded", self.turn_id
+            )
 
     def excluded(self, c: Candidate) -> str | None:
         if c.ref in self.closed_models:
@@ -137,9 +171,10 @@ class Router:
         *,
         turn_id: str,
         restartable: bool = False,
+        gone: Gone | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
         """The turn's events (`Answering`, content, `Restart`, then one `TurnResult`), or
-        `RouteFailed`."""
+        `RouteFailed`; ``gone`` is called with the records when the caller goes away first."""
         walk = _Walk(plan, turn_id, self.clock.monotonic())
         try:
             for c, generation in self._tryable(walk):
@@ -151,6 +186,9 @@ class Router:
                             return
         except RouteFailed:
             _log(plan, _linked(walk))
+            raise
+        except CALLER_GONE:
+            walk.gone(gone)
             raise
         records = _linked(walk)
         _log(plan, records)
@@ -204,6 +242,7 @@ class Router:
         while True:
             walk.attempts += 1
             attempt = _Attempt(self.clock)
+            walk.inflight = (c, attempt.timings)
             try:
                 provider = self.providers.get(c.provider)
                 request = build(c)
@@ -224,6 +263,7 @@ class Router:
                             attempt.phase = Phase.FINISHED
                             self.health.succeeded(c)
                             walk.record(c, "succeeded", **attempt.timings())
+                            walk.finished = True
                             records = _linked(walk)
                             _log(walk.plan, records)
                             yield _result(walk.turn_id, c, fallback, attempt, event, records)

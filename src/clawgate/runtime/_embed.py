@@ -1,6 +1,7 @@
 """One embeddings request, as a turn: plan the candidates (`routing.embedding_plan`), walk them
 on the runtime's providers, broker and health (`routing.EmbeddingRouter`), and record the
-decisions and the tokens used in ``state.db``, as a chat turn's are."""
+decisions and the tokens used in ``state.db``, as a chat turn's are (a caller that goes away
+first is recorded as ``client_gone``, as a turn's is)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from clawgate.routing import (
     RouteFailed,
     embedding_plan,
 )
-from clawgate.runtime._turn import Runtime, TurnFailed
-from clawgate.state import TurnRecord, UsageRecord
+from clawgate.runtime._turn import CLIENT_GONE, Runtime, TurnFailed
+from clawgate.state import AttemptRecord, TurnRecord, UsageRecord
 
 __all__ = ["EmbedRequest", "embed"]
 
@@ -49,8 +50,11 @@ async def embed(runtime: Runtime, request: EmbedRequest) -> EmbeddingResult:
     def build(c: Candidate) -> EmbeddingRequest:
         return EmbeddingRequest(c.model, request.inputs, request.dimensions, request.user)
 
+    def gone(records: tuple[AttemptRecord, ...]) -> None:
+        _record(runtime, route, turn_id, started, gone=records)
+
     try:
-        result = await router.embed(route, build, turn_id=turn_id)
+        result = await router.embed(route, build, turn_id=turn_id, gone=gone)
     except RouteFailed as exc:
         _record(runtime, route, turn_id, started, failed=exc)
         raise TurnFailed(turn_id, exc) from None
@@ -66,6 +70,7 @@ def _record(
     *,
     result: EmbeddingResult | None = None,
     failed: RouteFailed | None = None,
+    gone: tuple[AttemptRecord, ...] | None = None,
 ) -> None:
     if runtime.state is None:
         return
@@ -77,12 +82,12 @@ def _record(
             requested=route.plan.requested,
             started_at=started,
             ended_at=now,
-            outcome="succeeded" if result else "failed",
+            outcome="succeeded" if result else CLIENT_GONE if gone is not None else "failed",
             model=result.model if result else None,
             profile=result.profile if result else None,
             fallback=result.fallback if result else False,
-            failure=failed.code if failed else None,
-            attempts=result.attempts if result else failed.attempts if failed else (),
+            failure=failed.code if failed else CLIENT_GONE if gone is not None else None,
+            attempts=result.attempts if result else failed.attempts if failed else gone or (),
         )
     )
     if result is None:

@@ -3,6 +3,10 @@
 With a state DB, a session's history is loaded before and extended after the turn, each
 attempt's decision is written, and so are the tokens used. The caller always learns which
 model and profile answered and whether that was a fallback.
+
+A turn whose caller goes away before its result (the task cancelled, or its event stream
+closed) is recorded with the outcome ``client_gone``: the attempts made until then, the one in
+flight as ``client_gone``; no tokens are charged and the session is not extended.
 """
 
 from __future__ import annotations
@@ -37,14 +41,17 @@ from clawgate.routing import (
     TurnEvent,
     TurnResult,
     VaultProfiles,
+    named_refs,
     plan,
 )
 from clawgate.runtime._history import fit
 from clawgate.runtime._sleep import Sleep
-from clawgate.state import State, StoredMessage, TurnRecord, UsageRecord
+from clawgate.state import AttemptRecord, State, StoredMessage, TurnRecord, UsageRecord
 from clawgate.vault import Vault
 
-__all__ = ["Runtime", "TurnFailed", "TurnRequest"]
+__all__ = ["CLIENT_GONE", "Runtime", "TurnFailed", "TurnRequest"]
+
+CLIENT_GONE = "client_gone"  # the outcome and failure of a turn whose caller went away
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,9 @@ class Runtime:
         self.state = state
         self.vault = vault
         self.clock = clock or SystemClock()
-        self.health = Health(state.health if state else None, self.clock)
+        # Per-model health only for the models the config names: requests choose the rest.
+        remembers = named_refs(settings).__contains__
+        self.health = Health(state.health if state else None, self.clock, remembers=remembers)
         self.profiles = VaultProfiles(vault, settings) if vault else None
         self.router = Router(
             self.providers,
@@ -137,7 +146,12 @@ class Runtime:
                 stream=request.stream,
             )
 
-        routed = self.router.route(route, build, turn_id=turn_id, restartable=request.restartable)
+        def gone(records: tuple[AttemptRecord, ...]) -> None:
+            self._record(request, route, turn_id, started, gone=records)
+
+        routed = self.router.route(
+            route, build, turn_id=turn_id, restartable=request.restartable, gone=gone
+        )
         try:
             async with contextlib.aclosing(routed):
                 async for event in routed:
@@ -169,6 +183,7 @@ class Runtime:
         *,
         result: TurnResult | None = None,
         failed: RouteFailed | None = None,
+        gone: tuple[AttemptRecord, ...] | None = None,
     ) -> None:
         if self.state is None:
             return
@@ -180,12 +195,12 @@ class Runtime:
                 requested=route.requested,
                 started_at=started,
                 ended_at=now,
-                outcome="succeeded" if result else "failed",
+                outcome=_outcome(result, gone),
                 model=result.model if result else None,
                 profile=result.profile if result else None,
                 fallback=result.fallback if result else False,
-                failure=failed.code if failed else None,
-                attempts=result.attempts if result else failed.attempts if failed else (),
+                failure=failed.code if failed else CLIENT_GONE if gone is not None else None,
+                attempts=_attempts(result, failed, gone),
             )
         )
         if result is None:
@@ -208,6 +223,24 @@ class Runtime:
             answer = Message("assistant", result.text, tool_calls=result.tool_calls)
             new = [_stored(m) for m in (*request.messages, answer)]
             self.state.sessions.append(request.session, turn_id, new, now=now)
+
+
+def _outcome(result: TurnResult | None, gone: tuple[AttemptRecord, ...] | None) -> str:
+    if result is not None:
+        return "succeeded"
+    return CLIENT_GONE if gone is not None else "failed"
+
+
+def _attempts(
+    result: TurnResult | None,
+    failed: RouteFailed | None,
+    gone: tuple[AttemptRecord, ...] | None,
+) -> tuple[AttemptRecord, ...]:
+    if result is not None:
+        return result.attempts
+    if failed is not None:
+        return failed.attempts
+    return gone or ()
 
 
 def _stored(message: Message) -> StoredMessage:

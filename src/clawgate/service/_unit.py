@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from clawgate.config import Paths, user_unit_dir
+from clawgate.fileio import ensure_private_dir
 from clawgate.service._runtime_file import GatewayError, read_runtime_file
 
 __all__ = [
@@ -94,8 +95,8 @@ def start_background(paths: Paths, env: Mapping[str, str], *, wait: float = 30.0
             fix="clawgate gateway restart",
         )
     logs = paths.logs_dir
-    logs.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with (logs / "gateway.log").open("ab") as log:
+    log = open_log(logs / "gateway.log")
+    try:
         process = subprocess.Popen(
             [sys.executable, "-m", "clawgate", "gateway", "run"],
             env=dict(env),
@@ -104,6 +105,8 @@ def start_background(paths: Paths, env: Mapping[str, str], *, wait: float = 30.0
             stderr=log,
             start_new_session=True,  # not killed with the shell that started it
         )
+    finally:
+        os.close(log)
     _started.append(process)  # it outlives this call by design; keep its handle quiet
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -120,6 +123,27 @@ def start_background(paths: Paths, env: Mapping[str, str], *, wait: float = 30.0
     raise GatewayError(f"the gateway did not start within {wait:g} s", fix="see the log")
 
 
+def open_log(path: Path) -> int:
+    """``path`` opened for appending: 0600 in a 0700 directory, an older, wider one tightened,
+    since the gateway's output names profiles, paths and failures; never through a symlink
+    (O_NOFOLLOW), which could point the gateway's output at any file the user may write."""
+    ensure_private_dir(path.parent)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = -1
+    try:
+        fd = os.open(path, flags, 0o600)
+        os.fchmod(fd, 0o600)
+    except OSError as exc:
+        if fd >= 0:
+            os.close(fd)
+        link = " (a symlink, which clawgate does not follow)" if path.is_symlink() else ""
+        raise GatewayError(
+            f"cannot open the gateway's log {path}{link}: {exc.strerror}",
+            fix=f"remove {path}; clawgate creates it again",
+        ) from None
+    return fd
+
+
 def stop(paths: Paths, *, wait: float = 45.0) -> int | None:
     """SIGTERM the running gateway and wait until it is gone; its pid, or None if none ran."""
     facts = read_runtime_file(paths)
@@ -134,11 +158,24 @@ def stop(paths: Paths, *, wait: float = 45.0) -> int | None:
         except ProcessLookupError:
             return pid
         _reap(pid)
+        if _zombie(pid):
+            return pid  # it has exited; only its parent (init) has yet to reap it
         time.sleep(0.05)  # waiting for another process to finish its turns and exit
     raise GatewayError(
         f"the gateway (pid {pid}) did not stop within {wait:g} s",
         fix=f"kill {pid}",
     )
+
+
+def _zombie(pid: int) -> bool:
+    """Exited but not yet reaped: kill(pid, 0) still succeeds. A gateway started in the
+    background is an orphan, reaped by init, which in a container can take seconds (an idle
+    gateway stops in a fraction of one; proc(5), /proc/<pid>/stat field 3)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (macOS): kill(pid, 0) alone decides
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def _reap(pid: int) -> None:

@@ -3,11 +3,14 @@ migrations, each applied in its own transaction and recorded in ``migrations``."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from clawgate.fileio import ensure_private_dir, private_umask
 
 __all__ = ["MIGRATIONS", "Migration", "open_db"]
 
@@ -143,15 +146,62 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        "0008_telegram",
+        # The Telegram channel (`_telegram`): access, pairing codes, the update inbox and
+        # offset, each chat's session number and model pin, the dead logins the owner was told.
+        """
+        CREATE TABLE telegram_access (
+            chat_id INTEGER PRIMARY KEY,    -- a user id, or a group's (negative) chat id
+            role TEXT NOT NULL,             -- owner | allowed | denied
+            name TEXT,
+            added_at REAL NOT NULL
+        );
+        CREATE TABLE telegram_pairing (
+            code TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            name TEXT,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            used_at REAL
+        );
+        CREATE INDEX telegram_pairing_by_user ON telegram_pairing(user_id, created_at);
+        CREATE TABLE telegram_updates (
+            update_id INTEGER PRIMARY KEY,
+            received_at REAL NOT NULL,
+            done_at REAL,
+            body TEXT NOT NULL              -- the update as JSON, until it is done
+        );
+        CREATE TABLE telegram_kv (
+            key TEXT PRIMARY KEY,           -- offset
+            value TEXT NOT NULL
+        );
+        CREATE TABLE telegram_chats (
+            chat_key TEXT PRIMARY KEY,      -- <chat id> or <chat id>:<topic id>
+            epoch INTEGER NOT NULL,         -- the session number: /new adds one
+            model TEXT                      -- pinned with /model
+        );
+        CREATE TABLE telegram_told (
+            profile TEXT PRIMARY KEY,       -- a profile whose login died
+            incident TEXT NOT NULL,         -- which death the owner was told about
+            at REAL NOT NULL
+        );
+        """,
+    ),
 )
 
 
 def open_db(path: Path | str, migrations: tuple[Migration, ...] = MIGRATIONS) -> sqlite3.Connection:
     """Open (creating if needed) and bring up to date. ``":memory:"`` for a throwaway one."""
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Conversations are private: 0600 from the start (SQLite gives -wal/-shm the same).
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        # Conversations are private: the directories 0700 and the file 0600 from the moment
+        # they exist (SQLite gives -wal/-shm the file's mode). O_EXCL: an existing file is
+        # left as it is, and nothing is ever created through a link at the path.
+        ensure_private_dir(Path(path).parent, tighten=False)
+        flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+        with private_umask(), contextlib.suppress(FileExistsError):
+            os.close(os.open(path, flags, 0o600))
     # Autocommit; transactions are explicit (`BEGIN IMMEDIATE` below and in the stores).
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row

@@ -9,6 +9,7 @@ from clawgate.vault._errors import (
     SecretUnreadable,
     Tampered,
     Unresolved,
+    UnsafePath,
     VaultError,
 )
 from clawgate.vault._key import KEY_ENV, DataKey, KeyResolver, Keyring, KeySource, system_keyring
@@ -48,6 +49,7 @@ __all__ = [
     "Tampered",
     "TokenMaterial",
     "Unresolved",
+    "UnsafePath",
     "Vault",
     "VaultError",
     "check_profile_id",

@@ -7,6 +7,9 @@
      │    └── Tampered          tampered: the envelope decrypts under no valid binding
      ├── SecretUnreadable       unresolved: one of clawgate's own secrets cannot be read
      ├── KeyUnavailable         vault_key: no data key can be found or created
+     │    └── UnsafePath        unsafe_path: refused like OpenSSH's StrictModes: a directory
+     │                          others can write, a key file others can read, a symbolic
+     │                          link where a secret or a lock must be (`_strict`)
      ├── LockTimeout            lock_timeout: another process held the profile's lock too long
      └── BadProfileId           bad_request
 
@@ -46,6 +49,14 @@ class SecretUnreadable(VaultError):
 
 class KeyUnavailable(VaultError):
     code = "vault_key"
+
+
+class UnsafePath(KeyUnavailable):
+    """The vault will not use its key here: whoever else can write the directory or read the
+    key file could read or replace the credentials. A KeyUnavailable, so every command that
+    reports a missing key reports this one in its place; the fix is the exact ``chmod``."""
+
+    code = "unsafe_path"
 
 
 class LockTimeout(VaultError):

@@ -4,7 +4,8 @@
 2. the OS keyring, through the optional ``keyring`` package (only the key, never tokens; a
    call that raises or takes longer than 3 s counts as unavailable: headless Linux without a
    keyring backend is normal);
-3. ``vault/key`` (0600) in the state dir, created on first write.
+3. ``vault/key`` (0600) in the state dir, created on first write; read only as the file
+   itself (never through a link), and only when no one else can read it (`_strict`).
 
 The keyring entry is named after the state dir, not HOME, so a service unit and a shell with
 different environments find the same key.
@@ -15,8 +16,10 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import hashlib
 import hmac
+import os
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -25,8 +28,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from clawgate.fileio import create_exclusive, ensure_private_dir
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from clawgate.fileio import UnsafeFile, create_exclusive, ensure_private_dir, read_nofollow
 from clawgate.vault._errors import KeyUnavailable
+from clawgate.vault._strict import check_dirs, check_key_file, link_refused
 
 KEY_ENV = "CLAWGATE_VAULT_KEY"
 KEYRING_SERVICE = "clawgate-vault"
@@ -49,6 +56,13 @@ class DataKey:
     def key_id(self) -> str:
         """A public fingerprint, stored in envelopes to tell "wrong key" from "tampered"."""
         return hmac.new(self.key, b"clawgate vault key id", hashlib.sha256).hexdigest()[:16]
+
+    @functools.cached_property
+    def ledger_key(self) -> bytes:
+        """The MAC key of the ledger (`_ledger`): HKDF-SHA256 (RFC 5869) from the data key, so
+        the key that seals envelopes is never used for a second purpose. Derived once."""
+        hkdf = HKDF(hashes.SHA256(), length=32, salt=None, info=b"clawgate vault ledger v1")
+        return hkdf.derive(self.key)
 
 
 class Keyring(Protocol):
@@ -91,13 +105,15 @@ class KeyResolver:
         self._env = env
         self._keyring = keyring
         self._timeout = keyring_timeout
-        self._username = f"vault:{vault_dir.resolve()}"
+        self._username = f"vault:{os.path.realpath(vault_dir)}"
         self._cached: DataKey | None = None
 
     def resolve(self, *, create: bool) -> DataKey:
         """The data key; with ``create``, make one when no source has it yet."""
         if self._cached is not None:
             return self._cached
+        # StrictModes first: no key is read, made or used where others can change the vault.
+        check_dirs(self.vault_dir)
         key = self._from_env() or self._from_keyring() or self._from_file()
         if key is None and create:
             key = self._create()
@@ -125,15 +141,23 @@ class KeyResolver:
 
     def _from_file(self) -> DataKey | None:
         try:
-            raw = self.key_file.read_text(encoding="ascii")
+            raw, st = read_nofollow(self.key_file)
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnsafeFile as exc:
+            raise link_refused(
+                "the vault key file",
+                exc,
+                fix=f"remove it and put the key file itself there (mode 600): {self.key_file}",
+            ) from None
+        except OSError as exc:
             raise KeyUnavailable(
-                f"cannot read the vault key file {self.key_file}: {exc.__class__.__name__}",
+                f"cannot read the vault key file {self.key_file}: {exc.strerror}",
                 fix=f"check the file's owner and permissions (0600): {self.key_file}",
             ) from None
-        return DataKey(_decode(raw, str(self.key_file)), KeySource.FILE)
+        check_key_file(self.key_file, st)
+        text = raw.decode("ascii", errors="replace")  # not ASCII: not a key, `_decode` says
+        return DataKey(_decode(text, str(self.key_file)), KeySource.FILE)
 
     def _create(self) -> DataKey:
         material = secrets.token_bytes(32)
@@ -151,8 +175,12 @@ class KeyResolver:
         ensure_private_dir(self.vault_dir)
         # When two processes create the key at once, one key wins and both use it.
         if not create_exclusive(self.key_file, (encoded + "\n").encode("ascii")):
-            existing = self._from_file()
-            assert existing is not None
+            existing = self._from_file()  # the other creator's, or `UnsafePath` for a link
+            if existing is None:
+                raise KeyUnavailable(
+                    f"the vault key file {self.key_file} was removed while it was being made",
+                    fix="retry",
+                )
             return existing
         return DataKey(material, KeySource.FILE)
 

@@ -16,31 +16,34 @@ moves its value here and deletes the profile, so a client holding the token keep
 from __future__ import annotations
 
 import contextlib
-import re
+import os
+import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
 import filelock
 
-from clawgate.fileio import ensure_private_dir, remove_stale_temps, write_atomic
+from clawgate.fileio import (
+    UnsafeFile,
+    ensure_private_dir,
+    read_nofollow,
+    remove_stale_temps,
+    write_atomic,
+)
+from clawgate.names import check_secret_name
 from clawgate.secret import Secret
 from clawgate.vault._envelope import open_secret, seal_secret
 from clawgate.vault._errors import LockTimeout, SecretUnreadable, Unresolved
 from clawgate.vault._key import DataKey
 from clawgate.vault._material import ApiKeyMaterial, Material, MaterialError
+from clawgate.vault._strict import take
 
 __all__ = ["LEGACY", "SecretStore"]
 
-SECRET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # Secret name → the profile id older versions kept it under.
 LEGACY: dict[str, str] = {"gateway": "clawgate:gateway"}
-
-
-def _check(name: str) -> str:
-    if not SECRET_NAME.fullmatch(name):
-        raise ValueError(f"{name!r} is not a secret name")
-    return name
+_check = check_secret_name  # a ValueError (and a ClawgateError) when the name is not one
 
 
 class _Stored(Protocol):
@@ -78,13 +81,14 @@ class SecretStore:
         """The secret, or None when none is stored; `SecretUnreadable` when it cannot be
         read (edited, or sealed under another vault key)."""
         legacy = LEGACY.get(name)
-        if legacy is not None and self.vault.envelope_path(legacy).exists():
+        if legacy is not None and os.path.lexists(self.vault.envelope_path(legacy)):
             with self._lock(name):
                 return self._migrate(name, legacy)
         return self._read(name)
 
     def save(self, name: str, value: Secret) -> None:
         """Store ``value``, replacing whatever was there (readable or not)."""
+        self.vault.key(create=True)  # a vault that refuses its key gets no lock file either
         with self._lock(name):
             self._write(name, value)
             self._forget(name)
@@ -94,6 +98,7 @@ class SecretStore:
         value = self.get(name)
         if value is not None:
             return value
+        self.vault.key(create=True)
         with self._lock(name):
             value = self._read(name)
             if value is None:
@@ -104,10 +109,17 @@ class SecretStore:
     # Under the lock -----------------------------------------------------------------------
 
     def _read(self, name: str) -> Secret | None:
+        path = self.path(name)
         try:
-            raw = self.path(name).read_bytes()
+            raw, _ = read_nofollow(path)
         except FileNotFoundError:
             return None
+        except UnsafeFile as exc:
+            raise SecretUnreadable(
+                name,
+                f"its file {path} is {exc.what}, which clawgate does not follow",
+                fix=f"rm {shlex.quote(str(path))}; a new one is made",
+            ) from None
         plaintext = open_secret(self.vault.key(), raw, name)
         try:
             return Secret(plaintext.decode())
@@ -131,7 +143,7 @@ class SecretStore:
             try:
                 material = self.vault.load(legacy).material
             except Unresolved as exc:
-                if not self.vault.envelope_path(legacy).exists():
+                if not os.path.lexists(self.vault.envelope_path(legacy)):
                     return None  # moved or deleted by another process meanwhile
                 raise SecretUnreadable(
                     name, f"its old copy, profile {legacy}, is unreadable: {exc.reason}"
@@ -145,19 +157,19 @@ class SecretStore:
 
     def _forget(self, name: str) -> None:
         legacy = LEGACY.get(name)
-        if legacy is not None and self.vault.envelope_path(legacy).exists():
+        if legacy is not None and os.path.lexists(self.vault.envelope_path(legacy)):
             self.vault.delete(legacy)
 
     @contextlib.contextmanager
     def _lock(self, name: str) -> Iterator[None]:
         lock = self.vault.lock_file(f"secret.{_check(name)}")
-        try:
-            lock.acquire()
-        except filelock.Timeout:
-            raise LockTimeout(
+        take(
+            lock,
+            lambda: LockTimeout(
                 f"clawgate's {name} secret is locked by another clawgate process",
                 fix="wait for the other process to finish, then retry",
-            ) from None
+            ),
+        )
         try:
             yield
         finally:

@@ -1,26 +1,28 @@
-"""The vault on disk: one envelope and one metadata file per profile, each replaced atomically
-under the profile's cross-process lock.
+"""The vault on disk: one envelope per profile, replaced atomically under the profile's
+cross-process lock, and the ledger of every profile's high water and status.
 
 ::
 
     vault/
       key                   0600, when the data key is file-held
       profiles/<id>.json    the encrypted envelope
-      meta/<id>.json        {"highWater": n, "status": {...}}: not secret, but durable
+      meta/ledger.json      {"profiles": {<id>: {"highWater": n, "status": {...}}}, "mac"}
       locks/<id>.lock       flock(2) files
       secrets/<name>.json   clawgate's own secrets, not profiles (`_secrets`)
 
-``highWater`` is the newest generation ever written for the profile. It is written after the
-envelope, so after a crash it can lag behind but never run ahead; an envelope older than it
-is a rollback. Locks are ``flock`` locks: the kernel drops them when their owner dies, so a
-lock whose owner is gone is taken over at once.
+``highWater`` is the newest generation ever written for the profile, kept in the
+authenticated ledger (`_ledger`) and written after the envelope, so after a crash it can lag
+behind but never run ahead; an envelope older than it is a rollback. Locks are ``flock``
+locks: the kernel drops them when their owner dies, so a lock whose owner is gone is taken
+over at once. Before anything is read or written, the directories pass `_strict`
+(StrictModes); no envelope, ledger or lock is opened through a symbolic link.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import re
+import os
+import shlex
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +32,28 @@ from urllib.parse import quote, unquote
 import anyio.to_thread
 import filelock
 
+from clawgate import names
 from clawgate.catalog import repair
 from clawgate.clock import Clock, SystemClock
-from clawgate.fileio import ensure_private_dir, remove_stale_temps, write_atomic
+from clawgate.fileio import (
+    UnsafeFile,
+    ensure_private_dir,
+    read_nofollow,
+    remove_stale_temps,
+    write_atomic,
+)
 from clawgate.secret import Secret
 from clawgate.vault._envelope import open_envelope, peek_generation, seal
-from clawgate.vault._errors import BadProfileId, KeyUnavailable, LockTimeout, Unresolved
+from clawgate.vault._errors import (
+    BadProfileId,
+    KeyUnavailable,
+    LockTimeout,
+    Tampered,
+    Unresolved,
+    UnsafePath,
+)
 from clawgate.vault._key import DataKey, KeyResolver, system_keyring
+from clawgate.vault._ledger import Entry, Ledger, LedgerBroken
 from clawgate.vault._material import (
     Kind,
     Material,
@@ -46,19 +63,25 @@ from clawgate.vault._material import (
     load_material,
 )
 from clawgate.vault._secrets import LEGACY, SecretStore
+from clawgate.vault._strict import check_dirs, check_lock_path, take
 
-PROVIDER_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+PROVIDER_ID = names.PROVIDER_ID
 _LEGACY_IDS = frozenset(LEGACY.values())
-_PROFILE_ID = re.compile(PROVIDER_ID.pattern + r":[^\x00-\x1f/\\]{1,200}")
 
 
 def check_profile_id(profile_id: str) -> str:
-    if not _PROFILE_ID.fullmatch(profile_id):
-        raise BadProfileId(
-            f"{profile_id!r} is not a profile id",
-            fix="profile ids look like <provider>:<name>, e.g. openai:default",
-        )
-    return profile_id
+    """`names.check_profile_id` as a vault error; the ids older versions kept clawgate's own
+    secrets under stay readable, so `_secrets` can move them."""
+    try:
+        return names.check_profile_id(profile_id, reserved_ok=profile_id in _LEGACY_IDS)
+    except names.BadName as exc:
+        raise BadProfileId(exc.message) from None
+
+
+def _reported(profile_id: str, exc: LedgerBroken) -> Unresolved:
+    """A ledger that cannot be trusted, as the profile at hand sees it."""
+    broken = Tampered if exc.tampered else Unresolved
+    return broken(profile_id, exc.reason, fix=exc.fix)
 
 
 @dataclass(frozen=True)
@@ -88,6 +111,7 @@ class Vault:
         self.clock = clock or SystemClock()
         self.lock_timeout = lock_timeout
         self._secrets = SecretStore(self)
+        self._ledger = Ledger(self.dir / "meta", self.key, self._ledger_lock)
 
     @classmethod
     def open(cls, state_dir: Path, env: Mapping[str, str], **options: Any) -> Vault:
@@ -101,9 +125,6 @@ class Vault:
 
     def envelope_path(self, profile_id: str) -> Path:
         return self.dir / "profiles" / self._name(profile_id)
-
-    def _meta_path(self, profile_id: str) -> Path:
-        return self.dir / "meta" / self._name(profile_id)
 
     def profile_ids(self) -> list[str]:
         """Every stored profile; not an old-layout copy of one of clawgate's own secrets."""
@@ -127,6 +148,8 @@ class Vault:
         existing envelopes would hide that the real key is missing."""
         try:
             return self.keys.resolve(create=False)
+        except UnsafePath:
+            raise
         except KeyUnavailable:
             if not create or self._holds_envelopes():
                 raise
@@ -136,52 +159,69 @@ class Vault:
         """Decrypt a profile; `Unresolved` (or `Tampered`) when it cannot be used as is."""
         path = self.envelope_path(profile_id)
         try:
-            raw = path.read_bytes()
+            raw, _ = read_nofollow(path)
         except FileNotFoundError:
-            raise Unresolved(
+            login = repair(profile_id.split(":")[0])
+            raise Unresolved(profile_id, "no credentials stored", fix=f"log in: {login}") from None
+        except UnsafeFile as exc:
+            login = repair(profile_id.split(":")[0])
+            raise Tampered(
                 profile_id,
-                "no credentials stored",
-                fix=f"log in: {repair(profile_id.split(':')[0])}",
+                f"its envelope {path} is {exc.what}, which clawgate does not follow",
+                fix=f"rm {shlex.quote(str(path))}, then log in again: {login}",
             ) from None
-        high_water, status = self._read_meta(profile_id)
-        opened = open_envelope(self.key(), raw, profile_id, high_water)
+        key = self.key()
+        try:
+            entry = self._entry(profile_id)
+        except Tampered:
+            raise
+        except Unresolved:  # a ledger of another key: an envelope of another key says it better
+            open_envelope(key, raw, profile_id, 0)
+            raise
+        opened = open_envelope(key, raw, profile_id, entry.high_water)
         try:
             material = load_material(opened.plaintext)
         except MaterialError as exc:
             raise Unresolved(profile_id, str(exc), fix="log in again for this profile") from None
-        return StoredProfile(profile_id, opened.provider, opened.generation, material, status)
+        return StoredProfile(profile_id, opened.provider, opened.generation, material, entry.status)
 
     def generation(self, profile_id: str) -> int | None:
-        """The stored generation, read without decrypting: cheap staleness checks."""
+        """The stored generation, read without decrypting: cheap staleness checks. None when
+        there is none, or a link (not followed: `load` says so)."""
         try:
-            return peek_generation(self.envelope_path(profile_id).read_bytes())
-        except FileNotFoundError:
+            raw, _ = read_nofollow(self.envelope_path(profile_id))
+        except (FileNotFoundError, UnsafeFile):
             return None
+        return peek_generation(raw)
 
     def status(self, profile_id: str) -> ProfileStatus:
-        return self._read_meta(profile_id)[1]
+        return self._entry(profile_id).status
 
-    def _read_meta(self, profile_id: str) -> tuple[int, ProfileStatus]:
+    def _entry(self, profile_id: str) -> Entry:
+        """The profile's ledger entry; a ledger that cannot be trusted is reported for it."""
         try:
-            fields = json.loads(self._meta_path(profile_id).read_bytes())
-        except (FileNotFoundError, ValueError):
-            return 0, ProfileStatus()
-        if not isinstance(fields, dict):
-            return 0, ProfileStatus()
-        high_water = fields.get("highWater")
-        return (
-            high_water if isinstance(high_water, int) else 0,
-            ProfileStatus.from_json(fields.get("status")),
-        )
+            return self._ledger.entry(profile_id)
+        except LedgerBroken as exc:
+            raise _reported(profile_id, exc) from None
+
+    def _record(self, profile_id: str, change: Callable[[Entry], Entry]) -> None:
+        try:
+            self._ledger.record(profile_id, change)
+        except LedgerBroken as exc:
+            raise _reported(profile_id, exc) from None
 
     # Writing ------------------------------------------------------------------------------
 
     def lock_file(self, stem: str, timeout: float | None = None) -> filelock.BaseFileLock:
-        """``locks/<stem>.lock``, not yet taken."""
+        """``locks/<stem>.lock``, not yet taken: every write takes one first, so the vault's
+        directories pass StrictModes here before anything is written (`_strict`)."""
+        check_dirs(self.dir)
         locks = self.dir / "locks"
         ensure_private_dir(locks)
+        path = locks / f"{stem}.lock"
+        check_lock_path(path)
         return filelock.FileLock(
-            locks / f"{stem}.lock",
+            path,
             timeout=self.lock_timeout if timeout is None else timeout,
             mode=0o600,
             # Acquired in one thread and released in another by `alock`.
@@ -201,10 +241,7 @@ class Vault:
     def lock(self, profile_id: str, timeout: float | None = None) -> Iterator[Held]:
         """The profile's cross-process lock, with a bounded wait."""
         lock = self._file_lock(profile_id, timeout)
-        try:
-            lock.acquire()
-        except filelock.Timeout:
-            raise self._lock_timeout(profile_id) from None
+        take(lock, lambda: self._lock_timeout(profile_id))
         try:
             yield Held(self, profile_id)
         finally:
@@ -214,10 +251,7 @@ class Vault:
     async def alock(self, profile_id: str, wait: float | None = None) -> AsyncIterator[Held]:
         """`lock` for the event loop: the wait (at most ``wait`` s) happens in a worker thread."""
         lock = self._file_lock(profile_id, wait)
-        try:
-            await anyio.to_thread.run_sync(lock.acquire)
-        except filelock.Timeout:
-            raise self._lock_timeout(profile_id) from None
+        await anyio.to_thread.run_sync(take, lock, lambda: self._lock_timeout(profile_id))
         try:
             yield Held(self, profile_id)
         finally:
@@ -246,11 +280,21 @@ class Vault:
         with self.lock(profile_id) as held:
             held.mark(status)
 
-    def _write_meta(self, profile_id: str, high_water: int, status: ProfileStatus) -> None:
-        path = self._meta_path(profile_id)
-        ensure_private_dir(path.parent)
-        meta = {"v": 1, "highWater": high_water, "status": status.to_json()}
-        write_atomic(path, json.dumps(meta, separators=(",", ":")).encode())
+    @contextlib.contextmanager
+    def _ledger_lock(self) -> Iterator[None]:
+        """The ledger's lock: taken inside a profile's, never the other way round."""
+        lock = self.lock_file("ledger")
+        take(
+            lock,
+            lambda: LockTimeout(
+                "the vault's ledger is locked by another clawgate process",
+                fix="wait for the other process to finish, then retry",
+            ),
+        )
+        try:
+            yield
+        finally:
+            lock.release()
 
     def delete(self, profile_id: str) -> bool:
         """Remove a profile's material. Its high-water mark stays, so an old copy of the
@@ -283,7 +327,7 @@ class Held:
 
     def current(self) -> StoredProfile | None:
         """The newest stored profile, None when there is none; `Unresolved` if unreadable."""
-        if not self.vault.envelope_path(self.profile_id).exists():
+        if not os.path.lexists(self.vault.envelope_path(self.profile_id)):
             return None
         return self.vault.load(self.profile_id)
 
@@ -294,26 +338,24 @@ class Held:
         clear): new material, so whatever was wrong with the old one no longer applies."""
         vault, profile_id = self.vault, self.profile_id
         key = vault.key(create=True)
-        high_water, _ = vault._read_meta(profile_id)
+        high_water = vault._entry(profile_id).high_water
         generation = max(high_water, vault.generation(profile_id) or 0) + 1
         envelope = seal(key, profile_id, provider, generation, dump_material(material))
         path = vault.envelope_path(profile_id)
         ensure_private_dir(path.parent)
         remove_stale_temps(path)  # we hold the profile's lock: no live writer owns them
-        write_atomic(path, envelope)
-        status = status or ProfileStatus()
-        vault._write_meta(profile_id, generation, status)
-        return StoredProfile(profile_id, provider, generation, material, status)
+        write_atomic(path, envelope)  # replaces a link planted there; never writes through it
+        new = status or ProfileStatus()
+        vault._record(profile_id, lambda old: Entry(max(old.high_water, generation), new))
+        return StoredProfile(profile_id, provider, generation, material, new)
 
     def mark(self, status: ProfileStatus) -> None:
-        high_water, _ = self.vault._read_meta(self.profile_id)
-        self.vault._write_meta(self.profile_id, high_water, status)
+        self.vault._record(self.profile_id, lambda old: Entry(old.high_water, status))
 
     def delete(self) -> bool:
         try:
             self.vault.envelope_path(self.profile_id).unlink()
         except FileNotFoundError:
             return False
-        high_water, _ = self.vault._read_meta(self.profile_id)
-        self.vault._write_meta(self.profile_id, high_water, ProfileStatus())
+        self.vault._record(self.profile_id, lambda old: Entry(old.high_water, ProfileStatus()))
         return True
