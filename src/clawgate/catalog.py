@@ -16,6 +16,7 @@ from clawgate.config import ProviderSettings
 
 __all__ = [
     "BILLING",
+    "CHANNEL_PROVIDERS",
     "Abilities",
     "BillingKind",
     "Capability",
@@ -27,6 +28,7 @@ __all__ = [
     "dimensions",
     "embeds",
     "facts",
+    "known",
     "register",
     "repair",
 ]
@@ -35,6 +37,10 @@ BillingKind = Literal["subscription", "metered", "free"]
 # The kinds of profile (AUTH.md, "Profiles"); the vault's `Kind` has the same values.
 CredentialKind = Literal["oauth", "token", "api_key", "none"]
 LoginMethod = Literal["browser", "device-code", "paste-token"]
+
+# Profiles of these "providers" hold a chat channel's credential (the Telegram bot token,
+# `telegram:default`), not a model's: listed and checked like any profile, never probed.
+CHANNEL_PROVIDERS = frozenset({"telegram"})
 
 # Who pays for a turn, by the kind of credential that served it (ROUTING.md, "Billing-kind").
 BILLING: Mapping[CredentialKind, BillingKind] = {
@@ -124,6 +130,11 @@ def register(entry: ProviderFacts) -> None:
     if entry.id in _FACTS:
         raise ValueError(f"provider {entry.id!r} is already registered")
     _FACTS[entry.id] = entry
+
+
+def known() -> tuple[str, ...]:
+    """The built-in provider ids (a configured ``models.providers`` entry adds its own)."""
+    return tuple(sorted(_FACTS))
 
 
 def facts(provider: str, settings: ProviderSettings | None = None) -> ProviderFacts:

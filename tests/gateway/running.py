@@ -74,12 +74,17 @@ class RunningGateway:
 
 
 def start_gateway(
-    state: Path, api: FakeModelAPI, *extra: str, environ: dict[str, str] | None = None
+    state: Path,
+    api: FakeModelAPI,
+    *extra: str,
+    environ: dict[str, str] | None = None,
+    document: dict[str, Any] | None = None,
 ) -> RunningGateway:
-    """A gateway process on ``state`` with the tests' config; ``environ`` adds to its
-    environment (a bench may run another checkout's clawgate through PYTHONPATH)."""
+    """A gateway process on ``state`` with the tests' config (or ``document``); ``environ``
+    adds to its environment (a bench may run another checkout's clawgate through
+    PYTHONPATH)."""
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
-    (state / "clawgate.json").write_text(json.dumps(config(api.url)))
+    (state / "clawgate.json").write_text(json.dumps(document or config(api.url)))
     env = {"CLAWGATE_STATE_DIR": str(state), "PATH": os.environ.get("PATH", ""), **(environ or {})}
     token = CliRunner().invoke(cli, ["gateway", "token"], obj=App(env)).stdout.strip()
     process = subprocess.Popen(

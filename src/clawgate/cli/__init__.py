@@ -6,6 +6,7 @@ import click
 
 from clawgate import __version__
 from clawgate.cli._app import App, Group
+from clawgate.cli.channels import channels_group
 from clawgate.cli.chat import chat
 from clawgate.cli.doctor import doctor
 from clawgate.cli.gateway import gateway_group
@@ -27,6 +28,7 @@ cli.add_command(chat)
 cli.add_command(models)
 cli.add_command(import_group)
 cli.add_command(gateway_group)
+cli.add_command(channels_group)
 cli.add_command(doctor)
 
 

@@ -10,6 +10,7 @@ import click
 import httpx
 
 from clawgate.cli._app import App, pass_app
+from clawgate.cli._telegram_line import telegram_line
 from clawgate.config import ConfigError
 from clawgate.errors import ClawgateError
 from clawgate.gateway import serve
@@ -59,6 +60,7 @@ def run(app: App, bind: str | None, port: int | None) -> None:
 
     port = settings.gateway.port if port is None else port
     serve(app.paths, app.env, bind=host, port=port, on_ready=ready)
+    app.err.print("clawgate gateway stopped", highlight=False)  # on SIGTERM or Ctrl-C
 
 
 @gateway_group.command("status")
@@ -86,6 +88,8 @@ def status(app: App, as_json: bool) -> None:
     )
     if config["error"]:
         app.out.print(f"[yellow]config not reloaded:[/] {config['error']}")
+    if channel := telegram_line((facts.get("channels") or {}).get("telegram")):
+        app.out.print(f"  {channel}")
     for p in facts["profiles"]:
         style = "green" if p["state"] == "ok" else "red"
         app.out.print(f"  {p['id']:<32} {p['kind'] or '?':<8} [{style}]{p['state']}[/]")

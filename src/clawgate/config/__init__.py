@@ -31,6 +31,7 @@ from clawgate.config._schema import (
     ProviderModel,
     ProviderSettings,
     Settings,
+    TelegramSettings,
     Timeouts,
 )
 from clawgate.config._write import edit_config, rewrite_config
@@ -50,6 +51,7 @@ __all__ = [
     "ProviderSettings",
     "Settings",
     "SetupResult",
+    "TelegramSettings",
     "Timeouts",
     "codex_home",
     "config_digest",

@@ -47,8 +47,11 @@ def find_secret(path: KeyPath, value: object) -> str | None:
 
 def vault_command(path: KeyPath, kind: str) -> str:
     """The command that stores this kind of secret in the vault instead."""
-    if path[:1] == ("channels",):
-        return "clawgate channels telegram pair"
+    if path[:1] == ("channels",):  # the bot token goes to the vault; people pair after
+        return (
+            'echo "$TOKEN" | clawgate channels telegram add --token-stdin, then approve '
+            "yourself with: clawgate channels telegram pair CODE"
+        )
     provider = "<provider>"
     if len(path) > 2 and path[:2] == ("models", "providers"):
         provider = str(path[2])

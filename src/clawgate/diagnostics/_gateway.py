@@ -38,4 +38,7 @@ def gateway_facts(
         configCurrent=config.get("digest") == current and not config.get("error"),
         configError=config.get("error"),
     )
+    telegram = (status.get("channels") or {}).get("telegram")
+    if telegram and telegram.get("enabled"):
+        facts["telegram"] = telegram  # connected, conflict, unauthorized, … with its fix
     return facts, client

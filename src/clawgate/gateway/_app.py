@@ -1,6 +1,7 @@
 """The gateway's HTTP app (Starlette): ``/healthz``, the OpenAI-compatible ``/v1`` surface
 (`_openai_routes`) and the control API (`_control`), behind one token check (`_guard`).
-Every error, a missing route included, is an OpenAI-shaped body.
+Every error, a missing route included, is in its surface's shape (`_surface`); clawgate's own
+failures are a 500 with a request id, and a client that goes away is no error (`_boundary`).
 
 The config is checked before every request and reloaded when it changed (`Gateway.refresh`);
 a turn holds its runtime until it is answered, so a reload never cuts one short.
@@ -20,12 +21,18 @@ from clawgate.gateway import (
     _embeddings_routes,
     _openai_routes,
     _responses_routes,
+    _telegram_webhook,
 )
+from clawgate.gateway._boundary import Boundary
+from clawgate.gateway._disconnect import HangUp
 from clawgate.gateway._guard import TokenGuard
-from clawgate.gateway._http import MAX_BODY, error_response
+from clawgate.gateway._http import MAX_BODY
 from clawgate.gateway._state import Gateway
+from clawgate.gateway._surface import surface_error
 
 __all__ = ["MAX_BODY", "Gateway", "create_app"]
+
+_SHOWN = 200  # characters of a path an error repeats
 
 
 async def healthz(request: Request) -> Response:
@@ -41,8 +48,11 @@ def create_app(gateway: Gateway) -> Starlette:
             *_anthropic_routes.ROUTES,
             *_embeddings_routes.ROUTES,
             *_control.ROUTES,
+            *_telegram_webhook.ROUTES,  # Telegram's own secret header, not the token
         ],
-        middleware=[Middleware(TokenGuard)],
+        # Outermost: a failure anywhere inside, the token check's included, is answered.
+        # Then: a client that hangs up before its answer cancels its request (`_disconnect`).
+        middleware=[Middleware(Boundary), Middleware(HangUp), Middleware(TokenGuard)],
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
     app.state.gateway = gateway
@@ -50,8 +60,11 @@ def create_app(gateway: Gateway) -> Starlette:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return error_response(404, f"no route {request.url.path}", code="not_found")
+    path = request.url.path
+    return surface_error(path, 404, f"no route {path[:_SHOWN]}", code="not_found")
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response(405, f"{request.method} is not allowed on {request.url.path}", code=None)
+    path = request.url.path
+    message = f"{request.method} is not allowed on {path[:_SHOWN]}"
+    return surface_error(path, 405, message, code=None)

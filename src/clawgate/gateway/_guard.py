@@ -20,7 +20,8 @@ from clawgate.service import matches
 
 __all__ = ["OPEN_PATHS", "TokenGuard"]
 
-OPEN_PATHS = frozenset({"/healthz"})
+# The Telegram webhook carries Telegram's secret header instead (`_telegram_webhook`).
+OPEN_PATHS = frozenset({"/healthz", "/channels/telegram/webhook"})
 
 
 class TokenGuard:

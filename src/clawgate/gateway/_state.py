@@ -5,6 +5,7 @@ vault on every turn, so they need no reload."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ import httpx
 
 from clawgate import __version__
 from clawgate.auth import Broker, view_profiles
+from clawgate.channels.telegram import TelegramHost
 from clawgate.config import ConfigError, LoadedConfig, Paths, config_digest, load_config
 from clawgate.gateway._runtimes import Lease, Runtimes
 from clawgate.runtime import Runtime
@@ -54,6 +56,11 @@ class Gateway:
         self._mtime = self._config_mtime()
         self.http = httpx.AsyncClient(timeout=30)  # the brokers' refreshes
         self.runtimes: Runtimes[Runtime] = Runtimes(self._runtime())
+        # The Telegram channel runs in this process, on these runtimes (a turn leases one).
+        self.telegram = TelegramHost(
+            vault=vault, store=state.telegram, lease=self.lease, refresh=self.refresh
+        )
+        self._apply_channels()
 
     @property
     def runtime(self) -> Runtime:
@@ -65,6 +72,13 @@ class Gateway:
             return self.paths.config_file.stat().st_mtime_ns
         except FileNotFoundError:
             return None
+
+    def _apply_channels(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # built outside an event loop (a test's app): no channel runs
+        self.telegram.apply(self.config.settings.channels.telegram)
 
     def _runtime(self) -> Runtime:
         settings = self.config.settings
@@ -89,6 +103,7 @@ class Gateway:
         self.reload_error = None
         log.info("config reloaded: generation %d", self.generation)
         await self.runtimes.replace(self._runtime())  # requests in flight finish on the old
+        self._apply_channels()
         return True
 
     async def lease(self) -> Lease[Runtime]:
@@ -97,6 +112,7 @@ class Gateway:
         return self.runtimes.lease()
 
     async def aclose(self) -> None:
+        await self.telegram.aclose()  # its running turns finish (or are cancelled) first
         await self.runtimes.aclose()
         await self.http.aclose()
 
@@ -114,6 +130,7 @@ class Gateway:
                 "digest": self.digest,
                 "error": self.reload_error,
             },
+            "channels": {"telegram": self.telegram.status()},
             "profiles": [
                 {
                     "id": p.profile_id,

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from clawgate.auth import Access, check_credential
-from clawgate.catalog import facts
+from clawgate.catalog import CHANNEL_PROVIDERS, facts
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
 from clawgate.providers import (
@@ -86,6 +86,8 @@ def probe_targets(
     for profile_id in ids:
         meta = settings.auth.profiles.get(profile_id)
         owner = meta.provider if meta else profile_id.split(":", 1)[0]
+        if owner in CHANNEL_PROVIDERS:
+            continue  # a bot token: no model to ask
         if profile_id not in models:
             models[profile_id] = (owner, _model_for(runtime, owner, profile_id) or "")
     targets = [

@@ -1,5 +1,5 @@
 """State: the SQLite state DB (sessions, messages, decisions, health, usage, probes, stored
-responses), one opener."""
+responses, the Telegram channel's), one opener."""
 
 from __future__ import annotations
 
@@ -12,15 +12,19 @@ from clawgate.state._health import HealthMark, HealthStore
 from clawgate.state._probes import ProbeRecord, ProbeStore
 from clawgate.state._responses import ResponseStore, StoredResponse
 from clawgate.state._sessions import SessionStore, StoredMessage
+from clawgate.state._telegram import ChatAccess, Pairing, PendingUpdate, TelegramStore
 from clawgate.state._usage import UsageRecord, UsageStore
 
 __all__ = [
     "MIGRATIONS",
     "AttemptRecord",
+    "ChatAccess",
     "DecisionStore",
     "HealthMark",
     "HealthStore",
     "Migration",
+    "Pairing",
+    "PendingUpdate",
     "ProbeRecord",
     "ProbeStore",
     "ResponseStore",
@@ -28,6 +32,7 @@ __all__ = [
     "State",
     "StoredMessage",
     "StoredResponse",
+    "TelegramStore",
     "TurnRecord",
     "UsageRecord",
     "UsageStore",
@@ -46,6 +51,7 @@ class State:
         self.usage = UsageStore(conn)
         self.probes = ProbeStore(conn)
         self.responses = ResponseStore(conn)
+        self.telegram = TelegramStore(conn)
 
     @classmethod
     def open(cls, path: Path | str) -> State:
