@@ -1,4 +1,5 @@
-"""Auth: the credential broker, logins, profile management and importers (AUTH.md).
+"""Auth: the credential broker, logins and profile management (AUTH.md). Copying logins
+from other tools is `clawgate.importers`, above this layer.
 
 OAuth standards live in `clawgate.auth.oauth`; how each provider logs in, in
 `clawgate.auth.logins`.
@@ -6,12 +7,6 @@ OAuth standards live in `clawgate.auth.oauth`; how each provider logs in, in
 
 from clawgate.auth._broker import Broker, Credential, CredentialError, material_expiry
 from clawgate.auth._httpx_auth import Access, Apply, BrokerAuth, bearer
-from clawgate.auth._imports import (
-    SHARED_GRANT_WARNING,
-    ImportReport,
-    import_codex_cli,
-    import_openclaw,
-)
 from clawgate.auth._login import choose_method, login
 from clawgate.auth._probe import CredentialCheck, check_credential
 from clawgate.auth._profiles import (
@@ -27,9 +22,9 @@ from clawgate.auth._profiles import (
     view_profile,
     view_profiles,
 )
+from clawgate.auth._revoke import RevokeFailed, revoke_login
 
 __all__ = [
-    "SHARED_GRANT_WARNING",
     "Access",
     "Apply",
     "Broker",
@@ -37,20 +32,19 @@ __all__ = [
     "Credential",
     "CredentialCheck",
     "CredentialError",
-    "ImportReport",
     "ProfileInputError",
     "ProfileView",
+    "RevokeFailed",
     "add_api_key",
     "bearer",
     "check_credential",
     "check_provider",
     "choose_method",
-    "import_codex_cli",
-    "import_openclaw",
     "login",
     "logout",
     "material_expiry",
     "paste_token",
+    "revoke_login",
     "set_order",
     "store_profile",
     "store_profiles",

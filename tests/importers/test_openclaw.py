@@ -262,7 +262,7 @@ def test_codex_cli_import(tmp_path: Path, state_env: dict[str, str], paths: Path
     before = snapshot(home)
     result = run(state_env, "codex-cli", "--codex-home", str(home))
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == "imported openai-codex:me@example.com\n"
+    assert result.stdout == "imported openai-codex:me@example.com from auth.json (tokens)\n"
     assert "warning:" in result.stderr
     assert snapshot(home) == before
     material = vault_of(paths).load("openai-codex:me@example.com").material
