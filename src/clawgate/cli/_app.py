@@ -44,8 +44,33 @@ class App:
 pass_app = click.make_pass_decorator(App, ensure=True)
 
 
+def whole_summaries(command: click.Command) -> None:
+    """Each command's line in its group's --help: its whole first sentence, which click
+    wraps, where click's own would cut it at the terminal's width with "..." (and mid-phrase)."""
+    if command.short_help is None and command.help:
+        command.short_help = _first_sentence(command.help)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            whole_summaries(sub)
+
+
+def _first_sentence(help_text: str) -> str:
+    """Up to the first full stop that ends a sentence (not the one of "e.g." in it)."""
+    words = help_text.split("\n\n", 1)[0].replace("\b", " ").split()
+    ends = (
+        i
+        for i, word in enumerate(words)
+        if word.endswith(".") and (i + 1 == len(words) or words[i + 1][:1].isupper())
+    )
+    return " ".join(words[: next(ends, len(words) - 1) + 1])
+
+
 class Group(click.Group):
     """The root group: renders clawgate's errors, from any subcommand, without a traceback."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        whole_summaries(cmd)
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -17,6 +17,9 @@ from clawgate.auth.oauth import LoginTools
 from clawgate.cli._app import App, pass_app
 from clawgate.cli._format import when
 from clawgate.cli._login_ui import TerminalUI
+from clawgate.cli._names import PROFILE_ID, PROVIDER
+from clawgate.cli._providers import KNOWN_PROVIDER
+from clawgate.cli._revoke import revoke_first
 from clawgate.cli.gateway import tell_gateway
 from clawgate.clock import SystemClock
 from clawgate.vault import KeyUnavailable, StoredProfile
@@ -49,14 +52,18 @@ def _stored(app: App, stored: StoredProfile) -> None:
 
 
 @auth_group.command("login")
-@click.option("--provider", required=True, help="Provider id, e.g. openai-codex.")
+@click.option(
+    "--provider", type=KNOWN_PROVIDER, required=True, help="Provider id, e.g. openai-codex."
+)
 @click.option("--method", type=click.Choice(METHODS), help="Default: the provider's first method.")
 @click.option(
     "--device-code",
     is_flag=True,
     help="Enter a code on another device (same as --method device-code).",
 )
-@click.option("--profile-id", help="Defaults to <provider>:<email> or <provider>:default.")
+@click.option(
+    "--profile-id", type=PROFILE_ID, help="Defaults to <provider>:<email> or <provider>:default."
+)
 @click.option("--set-default", is_flag=True, help="Put this profile first in auth.order.")
 @click.option("--no-browser", is_flag=True, help="Print the login address; do not open a browser.")
 @pass_app
@@ -106,8 +113,10 @@ def login(
 
 
 @auth_group.command("add")
-@click.option("--provider", required=True, help="Provider id, e.g. openai or anthropic.")
-@click.option("--profile-id", help="Defaults to <provider>:default.")
+@click.option(
+    "--provider", type=KNOWN_PROVIDER, required=True, help="Provider id, e.g. openai or anthropic."
+)
+@click.option("--profile-id", type=PROFILE_ID, help="Defaults to <provider>:default.")
 @click.option(
     "--api-key-stdin", is_flag=True, help="Read the API key from standard input (required)."
 )
@@ -125,8 +134,8 @@ def add(app: App, provider: str, profile_id: str | None, api_key_stdin: bool) ->
 
 
 @auth_group.command("paste-token")
-@click.option("--provider", required=True, help="Provider id, e.g. anthropic.")
-@click.option("--profile-id", help="Defaults to <provider>:manual.")
+@click.option("--provider", type=KNOWN_PROVIDER, required=True, help="Provider id, e.g. anthropic.")
+@click.option("--profile-id", type=PROFILE_ID, help="Defaults to <provider>:manual.")
 @click.option(
     "--expires-in",
     callback=_duration,
@@ -190,10 +199,14 @@ def list_profiles(app: App, as_json: bool) -> None:
 
 
 @auth_group.command("logout")
-@click.argument("profile")
+@click.argument("profile", type=PROFILE_ID)
+@click.option("--revoke", is_flag=True, help="First revoke the login at its issuer (RFC 7009).")
+@click.option("--force", is_flag=True, help="With --revoke: delete here even if that fails.")
 @pass_app
-def logout(app: App, profile: str) -> None:
+def logout(app: App, profile: str, revoke: bool, force: bool) -> None:
     """Delete PROFILE's local credentials and forget it in the config."""
+    if revoke:
+        revoke_first(app, profile, force)
     if auth.logout(app.vault, app.paths.config_file, app.env, profile):
         click.echo(f"logged out {profile}: local credentials deleted")
         tell_gateway(app)
@@ -207,7 +220,7 @@ def order() -> None:
 
 
 @order.command("get")
-@click.option("--provider", required=True)
+@click.option("--provider", type=KNOWN_PROVIDER, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the order as JSON.")
 @pass_app
 def order_get(app: App, provider: str, as_json: bool) -> None:
@@ -224,8 +237,8 @@ def order_get(app: App, provider: str, as_json: bool) -> None:
 
 
 @order.command("set")
-@click.option("--provider", required=True)
-@click.argument("profiles", nargs=-1, required=True)
+@click.option("--provider", type=KNOWN_PROVIDER, required=True)
+@click.argument("profiles", type=PROFILE_ID, nargs=-1, required=True)
 @pass_app
 def order_set(app: App, provider: str, profiles: tuple[str, ...]) -> None:
     """Try PROVIDER's PROFILES in this order."""
@@ -235,7 +248,8 @@ def order_set(app: App, provider: str, profiles: tuple[str, ...]) -> None:
 
 
 @order.command("clear")
-@click.option("--provider", required=True)
+# Any valid id, known or not: clearing is how a removed provider's order is cleaned up.
+@click.option("--provider", type=PROVIDER, required=True)
 @pass_app
 def order_clear(app: App, provider: str) -> None:
     """Forget PROVIDER's explicit order."""

@@ -1,41 +1,21 @@
+"""`clawgate chat`: one turn (MESSAGE), or the interactive conversation (`_repl`)."""
+
 from __future__ import annotations
 
 import asyncio
 import base64
 import mimetypes
 import sys
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from clawgate.cli._app import App, pass_app
-from clawgate.providers import ImagePart, Message, Part, TextDelta, TextPart
-from clawgate.runtime import Restart, Runtime, TurnRequest, TurnResult, open_runtime
-
-_QUIT = frozenset({"/exit", "/quit"})
-
-
-@dataclass(frozen=True)
-class _Ask:
-    """What every turn of this chat asks for, from the command line."""
-
-    model: str | None
-    max_tokens: int | None
-    images: tuple[ImagePart, ...]  # sent with the first message
-
-    def turn(self, text: str, session: str | None, *, first: bool) -> TurnRequest:
-        content: str | tuple[Part, ...] = text
-        if first and self.images:
-            content = (TextPart(text), *self.images)
-        return TurnRequest(
-            (Message("user", content),),
-            model=self.model,
-            max_tokens=self.max_tokens,
-            session=session,
-            restartable=True,
-        )
+from clawgate.cli._chat_turn import TurnView
+from clawgate.cli._names import SESSION_KEY
+from clawgate.cli._repl import Asked, Repl
+from clawgate.providers import ImagePart, Message, Part, TextPart
+from clawgate.runtime import TurnRequest, open_runtime
 
 
 def _image(path: Path) -> ImagePart:
@@ -57,6 +37,7 @@ def _image(path: Path) -> ImagePart:
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Cap the answer's length.")
 @click.option(
     "--session",
+    type=SESSION_KEY,
     metavar="KEY",
     help="Continue (or start) the conversation KEY: its history is sent and extended.",
 )
@@ -79,63 +60,27 @@ def chat(
     """Answer MESSAGE in one turn, or chat interactively when no MESSAGE is given.
 
     The answer streams to standard output; which model answered goes to standard error.
+    Interactively: /help lists the commands (/new /model /status /retry /exit), Ctrl-C
+    cancels the answer being written (or clears the line), Ctrl-D leaves.
     """
-    ask = _Ask(model_ref, max_tokens, tuple(_image(p) for p in images))
-    asyncio.run(_chat(app, message, ask, session))
+    asked = Asked(model_ref, max_tokens, tuple(_image(p) for p in images))
+    asyncio.run(_chat(app, message, asked, session))
 
 
-async def _chat(app: App, message: str | None, ask: _Ask, session: str | None) -> None:
+async def _chat(app: App, message: str | None, asked: Asked, session: str | None) -> None:
     async with open_runtime(app.config.settings, app.paths, app.env) as runtime:
-        if message is not None:
-            await _answer(app, runtime, ask.turn(message, session, first=True))
-        else:
-            await _interactive(app, runtime, ask, session)
-
-
-async def _answer(app: App, runtime: Runtime, request: TurnRequest) -> TurnResult:
-    result: TurnResult | None = None
-    async for event in runtime.stream(request):
-        if isinstance(event, TextDelta):
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
-        elif isinstance(event, Restart):
-            # The terminal cannot unprint: say the text above is void, then the new answer.
-            sys.stdout.write("\n")
-            sys.stdout.flush()
-            app.err.print(f"[yellow]↻ {event.reason}; answering again[/]", highlight=False)
-        elif isinstance(event, TurnResult):
-            result = event
-    assert result is not None
-    sys.stdout.write("\n")
-    sys.stdout.flush()
-    _footer(app, result)
-    return result
-
-
-def _footer(app: App, result: TurnResult) -> None:
-    line = f"— {result.model} ({result.profile})"
-    if result.fallback:
-        failed = ", ".join(
-            f"{a.candidate}: {a.reason}" for a in result.attempts if a.decision != "succeeded"
+        if message is None:
+            await Repl(app, runtime, asked, session).run()
+            return
+        content: str | tuple[Part, ...] = message
+        if asked.images:
+            content = (TextPart(message), *asked.images)
+        request = TurnRequest(
+            (Message("user", content),),
+            model=asked.model,
+            max_tokens=asked.max_tokens,
+            session=session,
+            restartable=True,
         )
-        line += f", fallback after {failed}"
-    app.err.print(f"[dim]{line}[/]", highlight=False)
-
-
-async def _interactive(app: App, runtime: Runtime, ask: _Ask, session: str | None) -> None:
-    app.err.print("[dim]chatting; /exit or Ctrl-D to leave[/]")
-    session = session or f"terminal:{uuid.uuid4().hex[:12]}"  # history lives in state.db
-    first = True
-    while True:
-        try:
-            line = await asyncio.to_thread(input, "you> ")
-        except EOFError:
-            app.err.print()
-            return
-        text = line.strip()
-        if not text:
-            continue
-        if text in _QUIT:
-            return
-        await _answer(app, runtime, ask.turn(text, session, first=first))
-        first = False
+        spinner = sys.stdout.isatty() and app.err.is_terminal
+        await TurnView(app, runtime, spinner=spinner).run(request)

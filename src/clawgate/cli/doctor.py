@@ -14,6 +14,7 @@ from clawgate.config import ConfigError
 from clawgate.diagnostics import run_doctor
 
 _STYLE = {"ok": "green", "fixed": "green", "warn": "yellow", "fail": "red"}
+_INDENT = " " * 7  # the width of "fixed  ": where a check's name starts
 
 
 @click.command("doctor")
@@ -40,11 +41,13 @@ def doctor(app: App, fix: bool, dry_run: bool, as_json: bool) -> None:
     else:
         for check in report.checks:
             style = _STYLE[check.status]
-            app.out.print(
-                f"[{style}]{check.status:>5}[/]  {escape(check.name)}: {escape(check.message)}"
-            )
+            # A message's own lines (a config error's places) and the fix line up under the
+            # check's name.
+            message = escape(check.message).replace("\n", "\n" + _INDENT)
+            app.out.print(f"[{style}]{check.status:>5}[/]  {escape(check.name)}: {message}")
             if check.fix and check.status in ("warn", "fail"):
-                app.out.print(f"       fix: {escape(check.fix)}")
+                fix_line = escape(check.fix).replace("\n", "\n" + _INDENT + "     ")
+                app.out.print(f"{_INDENT}fix: {fix_line}")
         if report.diff and (dry_run or not report.changes):
             app.out.print(Syntax(report.diff, "diff", theme="ansi_dark"))
         if dry_run:

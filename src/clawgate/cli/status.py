@@ -14,6 +14,10 @@ from rich.table import Table
 
 from clawgate.cli._app import App, pass_app
 from clawgate.cli._format import span, when
+from clawgate.cli._model_refs import primary_lines
+from clawgate.cli._names import PROFILE_ID
+from clawgate.cli._providers import KNOWN_PROVIDER
+from clawgate.cli._telegram_line import telegram_line
 from clawgate.clock import SystemClock
 from clawgate.diagnostics import ProfileReport, StatusReport, collect_status, gateway_facts
 from clawgate.runtime import open_runtime, probe, probe_targets
@@ -24,8 +28,13 @@ _STATE_STYLE = {"ok": "green", "needs_login": "red", "tampered": "red", "unresol
 
 @click.command("status")
 @click.option("--probe", is_flag=True, help="Send one minimal real request per profile.")
-@click.option("--probe-provider", metavar="P", help="Probe only this provider's profiles.")
-@click.option("--probe-profile", metavar="ID", help="Probe only this profile.")
+@click.option(
+    "--probe-provider",
+    type=KNOWN_PROVIDER,
+    metavar="P",
+    help="Probe only this provider's profiles.",
+)
+@click.option("--probe-profile", type=PROFILE_ID, metavar="ID", help="Probe only this profile.")
 @click.option(
     "--probe-timeout",
     type=click.FloatRange(min=0, min_open=True, max=600),
@@ -144,7 +153,15 @@ def _grant(p: ProfileReport) -> str:
 
 def _show(app: App, report: StatusReport) -> None:
     table = Table(
-        "profile", "kind", "state", "access", "refresh grant", "health", "last used", "chain"
+        "profile",
+        "kind",
+        "state",
+        "access",
+        "refresh grant",
+        "health",
+        "last used",
+        "last probe",
+        "chain",
     )
     for p in report.profiles:
         state = f"[{_STATE_STYLE.get(p.state, 'yellow')}]{p.state}[/]"
@@ -160,13 +177,18 @@ def _show(app: App, report: StatusReport) -> None:
             _access(p),
             _grant(p),
             health or "-",
-            when(p.last_used),
+            _last_used(p),
+            _last_probe(p),
             escape(", ".join(p.used_by)) or "-",
         )
     if report.profiles:
         app.out.print(table)
+    if report.chain_error:  # no primary to speak of: the chain's error below says why
+        lines = [] if report.profiles else ["no profiles"]
     else:
-        app.out.print("no profiles (the embedded local model needs none)")
+        lines = primary_lines(app.config.settings, report.chain, bool(report.profiles))
+    for line in lines:
+        app.out.print(line)
     chain = Table("#", "model", "alias", "context", "profiles")
     for n, entry in enumerate(report.chain, 1):
         steps = ", ".join(
@@ -180,15 +202,41 @@ def _show(app: App, report: StatusReport) -> None:
             f"{entry.context:,}" if entry.context else "-",
             escape(steps),
         )
-    app.out.print(chain)
+    if report.chain:
+        app.out.print(chain)
+    elif not report.chain_error:
+        primary = app.config.settings.agents.defaults.model.primary
+        app.out.print(
+            f"model chain: nothing to try ({escape(primary)} has no candidate); fix: "
+            "clawgate models set <provider/model>"
+        )
     if report.chain_error:
         app.out.print(f"[red]model chain:[/] {escape(report.chain_error)}")
+        if report.chain_fix:
+            app.out.print(f"  fix: {escape(report.chain_fix)}")
     key = report.vault_key or "none yet"
     if report.vault_key_error:
         key = f"[red]unavailable[/]: {escape(report.vault_key_error)}"
     app.out.print(f"vault key: {key}")
     app.out.print(f"config: {escape(report.config or 'built-in defaults (no file)')}")
     app.out.print(f"gateway: {_gateway(report.gateway or {})}")
+    if channel := telegram_line((report.gateway or {}).get("telegram")):
+        app.out.print(channel)
+
+
+def _last_used(p: ProfileReport) -> str:
+    if p.last_used is None or p.last_result in (None, "succeeded"):
+        return when(p.last_used)
+    return f"{when(p.last_used)}\n[yellow]{escape(p.last_result.replace('_', ' '))}[/]"
+
+
+def _last_probe(p: ProfileReport) -> str:
+    probe = p.last_probe
+    if not probe:
+        return "-"
+    if probe.get("ok"):
+        return f"{when(probe.get('at'))}\n[green]ok[/]"
+    return f"{when(probe.get('at'))}\n[red]{escape(str(probe.get('failure')))}[/]"
 
 
 def _gateway(facts: dict[str, Any]) -> str:

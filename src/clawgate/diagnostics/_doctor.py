@@ -16,21 +16,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from clawgate.catalog import facts
 from clawgate.clock import Clock
 from clawgate.config import (
     ConfigError,
     LoadedConfig,
     Paths,
+    Settings,
     load_config,
     migrate,
     rewrite_config,
 )
 from clawgate.diagnostics._gateway import gateway_facts
-from clawgate.diagnostics._status import collect_status
-from clawgate.fileio import write_atomic
+from clawgate.diagnostics._logins import misfiled
+from clawgate.diagnostics._status import StatusReport, collect_status
+from clawgate.fileio import ensure_private_dir, write_atomic
 from clawgate.service import read_runtime_file, runtime_file, unit_path, unit_text
-from clawgate.state import MIGRATIONS, open_db
-from clawgate.vault import Vault
+from clawgate.state import MIGRATIONS, State, open_db
+from clawgate.vault import KeyUnavailable, UnsafePath, Vault
 from clawgate.views import to_json
 
 __all__ = ["Check", "DoctorReport", "run_doctor"]
@@ -82,25 +85,40 @@ def run_doctor(
     config_check, loaded, diff = _config(paths, env, stamp, changes, fix and not dry_run)
     checks = [config_check]
     checks += _permissions(paths)
-    checks += _profiles(loaded, vault, clock) if loaded else []
-    checks.append(_state_db(paths))
+    if fix and not dry_run:  # the vault refuses modes these repair (StrictModes): first
+        _repair(checks, changes)
+    state_db = _state_db(paths)
+    # Profiles and the chain as `models status --check` sees them; with a broken config, the
+    # vault and its profiles are still checked (against the defaults).
+    checks += _profiles(loaded, vault, clock, paths if state_db.status == "ok" else None)
+    if loaded:  # a credential its provider cannot use is a failure, never ok (_logins)
+        wrong = {
+            m.name: Check(m.name, "fail", m.message, m.fix, m.repair)
+            for m in misfiled(loaded, vault, paths, env, stamp)
+        }
+        checks = [wrong.pop(c.name, c) for c in checks] + list(wrong.values())
+    checks.append(state_db)
     checks.append(_stale_files(paths))
     checks += _gateway(paths, env, vault)
     if fix and not dry_run:
-        for check in checks:
-            if check.repair is not None:
-                done = check.repair()
-                if done:
-                    changes.append({"check": check.name, "changes": done})
-                    check.status, check.message = "fixed", "; ".join(done)
+        _repair(checks, changes)
     report = DoctorReport(checks, changes, diff, bad_config=loaded is None)
     if changes:
         receipt = paths.state_dir / "doctor" / f"receipt-{stamp}.json"
-        receipt.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+        ensure_private_dir(receipt.parent)
         document = {"at": stamp, "changes": changes, "diff": diff}
         write_atomic(receipt, json.dumps(document, indent=2).encode())
         report.receipt = str(receipt)
     return report
+
+
+def _repair(checks: list[Check], changes: list[dict[str, Any]]) -> None:
+    for check in checks:
+        if check.repair is not None and check.status != "fixed":
+            done = check.repair()
+            if done:
+                changes.append({"check": check.name, "changes": done})
+                check.status, check.message = "fixed", "; ".join(done)
 
 
 # The config ---------------------------------------------------------------------------------
@@ -162,18 +180,22 @@ def _diff(old: str, new: str, config_file: Path) -> str:
 
 
 def _permissions(paths: Paths) -> list[Check]:
-    vault_dir = paths.vault_dir
+    """Every directory under the state directory 0700, every file 0600 (secrets, state.db,
+    logs, locks, the chat history, backups): what the ok line says is what was checked."""
     wrong: list[tuple[Path, int]] = []
-    for directory in (paths.state_dir, vault_dir, vault_dir / "profiles", vault_dir / "meta"):
-        if directory.is_dir() and stat.S_IMODE(directory.stat().st_mode) != _PRIVATE_DIR:
-            wrong.append((directory, _PRIVATE_DIR))
-    secrets = [vault_dir / "key", *sorted((vault_dir / "profiles").glob("*.json"))]
-    secrets += [paths.state_db]
-    for path in secrets:
-        if path.is_file() and stat.S_IMODE(path.stat().st_mode) & 0o077:
-            wrong.append((path, _PRIVATE_FILE))
+    if paths.state_dir.is_dir() and not paths.state_dir.is_symlink():
+        for path in [paths.state_dir, *sorted(paths.state_dir.rglob("*"))]:
+            # A link is not followed (chmod would change its target): the vault refuses it.
+            if path.is_symlink():
+                continue
+            mode = stat.S_IMODE(path.lstat().st_mode)
+            if path.is_dir() and mode != _PRIVATE_DIR:
+                wrong.append((path, _PRIVATE_DIR))
+            elif path.is_file() and mode & 0o077:
+                wrong.append((path, _PRIVATE_FILE))
     if not wrong:
-        return [Check("permissions", "ok", "state and vault are private (0700 dirs, 0600 files)")]
+        said = f"everything under {paths.state_dir} is private (0700 dirs, 0600 files)"
+        return [Check("permissions", "ok", said)]
 
     def repair() -> list[str]:
         done = []
@@ -197,16 +219,34 @@ def _permissions(paths: Paths) -> list[Check]:
 # Profiles -----------------------------------------------------------------------------------
 
 
-def _profiles(loaded: LoadedConfig, vault: Vault, clock: Clock) -> list[Check]:
-    report = collect_status(loaded.settings, vault, None, clock)
+def _profiles(
+    loaded: LoadedConfig | None, vault: Vault, clock: Clock, paths: Paths | None
+) -> list[Check]:
+    """The vault key, every profile, and (with a config that loads) the model chain.
+    ``paths`` when state.db is current: its health marks and last probes count too."""
+    try:
+        vault.keys.resolve(create=False)
+    except UnsafePath as exc:  # StrictModes: no profile is read here, whatever is stored
+        return [Check("vault", "fail", exc.message, exc.fix)]
+    except KeyUnavailable:
+        pass  # reported below, with the profiles it leaves unreadable
+    settings = loaded.settings if loaded else Settings()
+    state = State.open(paths.state_db) if paths and paths.state_db.exists() else None
+    try:
+        report = collect_status(settings, vault, state, clock)
+    finally:
+        if state is not None:
+            state.close()
     checks = []
     if report.vault_key_error:
         checks.append(
             Check("vault key", "fail", report.vault_key_error, "set CLAWGATE_VAULT_KEY to the key")
         )
+    elif report.vault_key:
+        checks.append(Check("vault key", "ok", f"from {report.vault_key}"))
     else:
-        checks.append(Check("vault key", "ok", f"from {report.vault_key or 'nowhere yet'}"))
-    configured = loaded.settings.auth.profiles
+        checks.append(Check("vault key", "ok", "none yet (made when a credential is first stored)"))
+    configured = settings.auth.profiles
     for p in report.profiles:
         name = f"profile {p.profile}"
         meta = configured.get(p.profile)
@@ -222,11 +262,41 @@ def _profiles(loaded: LoadedConfig, vault: Vault, clock: Clock) -> list[Check]:
             )
         elif p.state == "ok" and p.grant.state == "failing":
             checks.append(Check(name, "warn", f"refresh failing: {p.grant.message}", None))
+        elif p.state == "ok" and p.attention:
+            said = "; ".join(r.removeprefix(f"{p.profile}: ") for r in p.attention)
+            fix = (p.last_probe or {}).get("fix") or "clawgate models status --probe"
+            checks.append(Check(name, "warn", said, fix))
         elif p.state == "ok":
             checks.append(Check(name, "ok", f"{p.kind} ({p.billing}) decrypts and is usable"))
         else:
             detail = f": {p.detail}" if p.detail else ""
             checks.append(Check(name, "fail", f"{p.state}{detail}", p.fix))
+    return checks + (_chain(report, settings) if loaded else [])
+
+
+def _chain(report: StatusReport, settings: Settings) -> list[Check]:
+    """The chain resolves, and each model has a usable profile or names the login it
+    lacks: a config whose chain cannot answer fails, one with a model short of a login warns."""
+    if report.chain_error:
+        return [Check("model chain", "fail", report.chain_error, report.chain_fix)]
+    fixes = {p.profile: p.fix for p in report.profiles}
+    checks = []
+    for entry in report.chain:
+        usable = [s["profile"] for s in entry.steps if s["decision"] == "candidate"]
+        name = f"model {entry.ref} ({entry.role})"
+        if usable:
+            checks.append(Check(name, "ok", f"answered with {', '.join(usable)}"))
+            continue
+        missing = ", ".join(f"{s['profile']} ({s['reason']})" for s in entry.steps)
+        provider = entry.ref.partition("/")[0]
+        fix = next(
+            (fixes[s["profile"]] for s in entry.steps if fixes.get(s["profile"])),
+            facts(provider, settings.models.providers.get(provider)).fix(),
+        )
+        checks.append(Check(name, "warn", f"no usable profile: {missing or 'none'}", fix))
+    if checks and all(c.status != "ok" for c in checks):
+        for c in checks:
+            c.status = "fail"  # nothing in the chain can answer a turn
     return checks
 
 

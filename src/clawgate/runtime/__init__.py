@@ -4,6 +4,18 @@ A turn's events are routing's (`Answering`, the provider's content, `Restart`, `
 passed on as they are; they are exported here so channels need only this package."""
 
 from clawgate.routing import Answering, Restart, TurnEvent, TurnResult
+from clawgate.runtime._commands import (
+    COMMANDS,
+    Command,
+    ModelChoice,
+    choose_model,
+    help_text,
+    keep_interrupted,
+    known_models,
+    message_text,
+    parse_command,
+    status_text,
+)
 from clawgate.runtime._embed import EmbedRequest, embed
 from clawgate.runtime._history import estimate_input, estimate_tokens, fit
 from clawgate.runtime._open import open_runtime
@@ -11,8 +23,11 @@ from clawgate.runtime._probe import ProbeResult, ProbeTarget, probe, probe_targe
 from clawgate.runtime._turn import Runtime, TurnFailed, TurnRequest
 
 __all__ = [
+    "COMMANDS",
     "Answering",
+    "Command",
     "EmbedRequest",
+    "ModelChoice",
     "ProbeResult",
     "ProbeTarget",
     "Restart",
@@ -21,11 +36,18 @@ __all__ = [
     "TurnFailed",
     "TurnRequest",
     "TurnResult",
+    "choose_model",
     "embed",
     "estimate_input",
     "estimate_tokens",
     "fit",
+    "help_text",
+    "keep_interrupted",
+    "known_models",
+    "message_text",
     "open_runtime",
+    "parse_command",
     "probe",
     "probe_targets",
+    "status_text",
 ]
