@@ -1,5 +1,5 @@
 """Write docs/cli.md from the click command tree, so the reference can only name flags the
-CLI accepts (AUTH.md, "Failure modes" 9). ``--check`` exits 1 when the page is out of date.
+CLI accepts (docs/auth.md, "Failure modes" 9). ``--check`` exits 1 when the page is out of date.
 
     python scripts/cli_docs.py          # rewrite docs/cli.md
     python scripts/cli_docs.py --check  # compare only

@@ -1,4 +1,4 @@
-"""docs/cli.md is generated from the click command tree and must match it (AUTH.md,
+"""docs/cli.md is generated from the click command tree and must match it (docs/auth.md,
 "Failure modes" 9: docs that advertise flags the CLI rejects)."""
 
 from __future__ import annotations

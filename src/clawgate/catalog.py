@@ -1,9 +1,10 @@
 """What clawgate knows about each provider before anything runs: the credential a turn needs,
 its billing kind, how it logs in, the shape of a token to paste, its default models.
 
-One frozen record per provider id, looked up by exact id (STYLE.md §12). Auth, the vault,
-providers, routing and diagnostics all ask here, so a fact is written once. A provider id that
-is not built in is described by its ``models.providers.<id>`` config (``auth``, ``oauth``).
+One frozen record per provider id, looked up by exact id (docs/style.md, "Registries are
+tables of frozen specs"). Auth, the vault, providers, routing and diagnostics all ask here,
+so a fact is written once. A provider id that is not built in is described by its
+``models.providers.<id>`` config (``auth``, ``oauth``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 BillingKind = Literal["subscription", "metered", "free"]
-# The kinds of profile (AUTH.md, "Profiles"); the vault's `Kind` has the same values.
+# The kinds of profile (docs/auth.md, "Profiles"); the vault's `Kind` has the same values.
 CredentialKind = Literal["oauth", "token", "api_key", "none"]
 LoginMethod = Literal["browser", "device-code", "paste-token"]
 
@@ -42,7 +43,7 @@ LoginMethod = Literal["browser", "device-code", "paste-token"]
 # `telegram:default`), not a model's: listed and checked like any profile, never probed.
 CHANNEL_PROVIDERS = frozenset({"telegram"})
 
-# Who pays for a turn, by the kind of credential that served it (ROUTING.md, "Billing-kind").
+# Who pays for a turn, by the kind of credential that served it (docs/routing.md, "Billing-kind").
 BILLING: Mapping[CredentialKind, BillingKind] = {
     "oauth": "subscription",
     "token": "subscription",

@@ -2,7 +2,8 @@
 
 Providers and token endpoints answer errors as ``{"error": "invalid_grant"}`` (RFC 6749 §5.2)
 or ``{"error": {"code": "...", "type": "..."}}`` (OpenAI, Anthropic). Classification reads
-these fields and headers only; free text is for people (STYLE.md §6).
+these fields and headers only; free text is for people (docs/style.md, "Failures are
+classified by code, not text").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The failure taxonomy shared by auth, providers and routing (AUTH.md, "Failure taxonomy"),
+"""The failure taxonomy shared by auth, providers and routing (docs/auth.md, "Failure taxonomy"),
 and `Failure`: one failed step, as a value every layer reads the same way."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class FailureClass(StrEnum):
     UNAVAILABLE = "unavailable"
 
 
-# Which deadline ended an attempt (ROUTING.md, "Timeouts"): a connect timeout may be retried
+# Which deadline ended an attempt (docs/routing.md, "Timeouts"): a connect timeout may be retried
 # on the same candidate; a silent route (first token, stall, total) is not.
 TimeoutPhase = Literal["connect", "first_token", "idle", "total"]
 

@@ -2,7 +2,8 @@
 value, paths as text, nested views, lists and mappings likewise (a mapping keeps its keys).
 
 Every ``--json`` output and control-API body that shows a view is made here, so they all follow
-one naming rule (CLI.md: each public command has ``--json`` with a stable schema).
+one naming rule (docs/style.md, "The command line is a thin skin": each public command has
+``--json`` with a stable schema).
 """
 
 from __future__ import annotations

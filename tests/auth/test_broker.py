@@ -1,5 +1,5 @@
 """The broker against a real authorization server that rotates refresh tokens and revokes
-the whole grant when a rotated one is replayed (AUTH.md, "The credential broker")."""
+the whole grant when a rotated one is replayed (docs/auth.md, "The credential broker")."""
 
 from __future__ import annotations
 

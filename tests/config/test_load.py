@@ -14,7 +14,7 @@ from clawgate.config import (
 
 SOURCE = Path("/etc/clawgate.json")
 
-# The example of CONFIG.md, minus comments: every documented key in one file.
+# The example of docs/configuration.md, minus comments: every documented key in one file.
 FULL = """{
   auth: {
     profiles: { "openai-codex:me@example.com": { provider: "openai-codex", mode: "oauth",

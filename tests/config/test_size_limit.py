@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from clawgate.cli import App, cli
 from clawgate.config import ConfigError, Paths, load_config
 
-LIMIT = 1024 * 1024  # CONFIG.md: the most clawgate reads as a config
+LIMIT = 1024 * 1024  # docs/configuration.md: the most clawgate reads as a config
 
 
 def _padded(path: Path, size: int) -> None:

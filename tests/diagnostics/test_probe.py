@@ -1,6 +1,6 @@
 """The probe against a real authorization server and a model API that accepts only the
 tokens that server accepts: the probe takes the turn's path, so for every broker scenario a
-probe and a real turn reach the same verdict (AUTH.md, "Failure modes" 1)."""
+probe and a real turn reach the same verdict (docs/auth.md, "Failure modes" 1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every row of ROUTING.md's failure table, driven through real HTTP against the
+"""Every row of docs/routing.md's failure table, driven through real HTTP against the
 fault-injecting upstream: what is retried, what rotates the profile, what moves to the next
 model, what stops, and what health remembers (on the injected clock)."""
 

@@ -1,4 +1,4 @@
-"""ROUTING.md's failure table, row by row, as `rule_for` reads it."""
+"""docs/routing.md's failure table, row by row, as `rule_for` reads it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from clawgate.failures import FailureClass as F
 from clawgate.providers import Phase
 from clawgate.routing import TABLE, rule_for
 
-# class → (same candidate, next profile, next model, health effect), from ROUTING.md
+# class → (same candidate, next profile, next model, health effect), from docs/routing.md
 ROWS = {
     F.RATE_LIMIT: ("retry_after", True, "yes", "cooldown"),
     F.QUOTA: ("no", True, "yes", "block_profile"),

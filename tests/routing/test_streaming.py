@@ -1,4 +1,4 @@
-"""Streaming failover (ROUTING.md, "Streaming"): invisible before the first token; after it,
+"""Streaming failover (docs/routing.md, "Streaming"): invisible before the first token; after it,
 never a cut answer passed off as complete: a restart for callers that can take one, an
 explicit error for the others; and never a prefill of the cut text."""
 

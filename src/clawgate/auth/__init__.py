@@ -1,4 +1,4 @@
-"""Auth: the credential broker, logins and profile management (AUTH.md). Copying logins
+"""Auth: the credential broker, logins and profile management (docs/auth.md). Copying logins
 from other tools is `clawgate.importers`, above this layer.
 
 OAuth standards live in `clawgate.auth.oauth`; how each provider logs in, in

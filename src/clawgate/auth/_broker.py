@@ -1,5 +1,5 @@
 """The credential broker: a usable credential for a profile, refreshed only when needed, by one
-process at a time, with the rotated token on disk before it is used (AUTH.md, "The credential
+process at a time, with the rotated token on disk before it is used (docs/auth.md, "The credential
 broker"; the numbered steps are that section's).
 
 ::
@@ -45,7 +45,7 @@ from clawgate.vault import (
     Vault,
 )
 
-# What the broker did to produce a credential: probes report it (ARCHITECTURE.md).
+# What the broker did to produce a credential: probes report it (docs/architecture.md).
 How = Literal["memory", "vault", "adopted", "refreshed", "stale-but-valid"]
 
 BACKOFF_FIRST, BACKOFF_MAX = 5.0, 300.0

@@ -1,4 +1,5 @@
-"""Credentials on requests: an `httpx.Auth` flow over the broker (STYLE.md §7, AUTH.md step 8).
+"""Credentials on requests: an `httpx.Auth` flow over the broker (docs/style.md,
+"Credentials ride on requests as an httpx.Auth flow"; docs/auth.md, step 8).
 
 Send with the profile's credential; on a 401, ask the broker past the rejected generation
 (it reloads from disk, adopts a newer one, or refreshes once) and retry exactly once. A second

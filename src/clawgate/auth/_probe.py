@@ -1,6 +1,6 @@
 """The credential step of a probe: exactly the broker call a turn makes, reported.
 
-Probe and turn share this path (AUTH.md, "Failure modes" 1): what the probe says about a
+Probe and turn share this path (docs/auth.md, "Failure modes" 1): what the probe says about a
 profile is what the next turn will find.
 """
 

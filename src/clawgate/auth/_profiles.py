@@ -185,7 +185,7 @@ def set_order(
 # What a profile is, for every command that shows one (`models auth list`, `models status`,
 # `doctor`, the gateway's status): ok; needs_login (a refresh grant died); unresolved (stored,
 # but unreadable as is: not an envelope, another vault key, no key, a bad id); tampered (an
-# envelope that fails its binding: edited, copied or rolled back, AUTH.md); missing
+# envelope that fails its binding: edited, copied or rolled back, docs/auth.md); missing
 # (configured, nothing stored).
 ProfileState = Literal["ok", "needs_login", "unresolved", "tampered", "missing"]
 

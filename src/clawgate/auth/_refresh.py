@@ -1,4 +1,4 @@
-"""Steps 3-7 of the credential broker for an OAuth grant (AUTH.md, "The credential broker"):
+"""Steps 3-7 of the credential broker for an OAuth grant (docs/auth.md, "The credential broker"):
 under the profile's cross-process lock, re-read the vault and adopt what another process
 stored; else send the refresh request, persist the new material before anyone uses it, and on
 failure classify it, never blanking what is stored.

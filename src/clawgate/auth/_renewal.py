@@ -1,5 +1,5 @@
 """What the broker's two renewals (an OAuth refresh, `auth._refresh`; a Copilot session token,
-`auth._session`) share about a stored profile (AUTH.md, "The credential broker", step 7): the
+`auth._session`) share about a stored profile (docs/auth.md, "The credential broker", step 7): the
 login that renews it, the command that repairs it, which failures are transient, and a dead
 login's durable ``needs_login``.
 

@@ -1,4 +1,4 @@
-"""GitHub Copilot's session token (AUTH.md, "Provider facts"): a short-lived token minted from
+"""GitHub Copilot's session token (docs/auth.md, "Provider facts"): a short-lived token minted from
 the stored GitHub token, held in memory only and never written to the vault.
 
 A GitHub token the mint endpoint refuses is a dead login: durable ``needs_login`` with the fix

@@ -1,4 +1,4 @@
-"""`clawgate models decisions`: what the last turns tried, skipped and why (ROUTING.md)."""
+"""`clawgate models decisions`: what the last turns tried, skipped and why (docs/routing.md)."""
 
 from __future__ import annotations
 

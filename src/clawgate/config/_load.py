@@ -23,7 +23,8 @@ from clawgate.config._schema import Settings
 from clawgate.config._secrets import find_secret, vault_command
 from clawgate.errors import ClawgateError
 
-# Keys OpenClaw writes that mean nothing to clawgate (CONFIG.md): accepted with a warning.
+# Keys OpenClaw writes that mean nothing to clawgate (docs/configuration.md): accepted with a
+# warning.
 _OPENCLAW_KEYS = frozenset({"plugins", "agentRuntime"})
 _ENV_REF = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NEAR = re.compile(r"\s*(?:starting )?near (\d+)")

@@ -14,7 +14,7 @@ CONFIG_NAME = "clawgate.json"
 
 @dataclass(frozen=True)
 class Paths:
-    """The state directory layout of ARCHITECTURE.md ("State directory")."""
+    """The state directory layout of docs/configuration.md ("State directory")."""
 
     state_dir: Path
     config_file: Path

@@ -1,4 +1,4 @@
-"""The typed settings that ``clawgate.json`` validates into (CONFIG.md).
+"""The typed settings that ``clawgate.json`` validates into (docs/configuration.md).
 
 Keys are camelCase in the file, as in OpenClaw; fields are snake_case here. Unknown keys are
 kept (``extra="allow"``) so that the loader can warn about them by path instead of failing.
@@ -16,6 +16,7 @@ DEFAULT_PRIMARY = f"local/{DEFAULT_LOCAL_MODEL}"
 
 ProfileMode = Literal["oauth", "token", "api_key", "none"]
 Fallthrough = Literal["same-kind", "any", "none"]
+PoolStrategy = Literal["ordered", "round-robin", "fill-first", "least-used"]
 ProviderApi = Literal["openai-completions", "openai-responses", "anthropic-messages"]
 ProviderAuth = Literal["none", "api-key", "oauth", "token"]
 
@@ -41,6 +42,8 @@ class AuthSettings(_Section):
     profiles: dict[str, ProfileMeta] = Field(default_factory=dict)
     order: dict[str, list[str]] = Field(default_factory=dict)
     fallthrough: Fallthrough = "same-kind"
+    # How a provider's profiles share turns (docs/routing.md, "Account pools").
+    strategy: dict[str, PoolStrategy] = Field(default_factory=dict)
     refresh_margin_seconds: int = Field(default=300, ge=0)
 
 
@@ -78,7 +81,7 @@ class AgentsSettings(_Section):
 
 
 class Timeouts(_Section):
-    """Seconds; ROUTING.md ("Timeouts") gives the defaults."""
+    """Seconds; docs/routing.md ("Timeouts") gives the defaults."""
 
     connect: float = Field(default=10, gt=0)
     first_token: float = Field(default=30, gt=0)

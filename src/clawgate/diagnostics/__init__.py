@@ -1,5 +1,5 @@
 """Diagnostics: `models status` (with and without ``--probe``) and `doctor`. They read the
-same state and run the same code as turns (ARCHITECTURE.md, "The one path rule")."""
+same state and run the same code as turns (docs/auth.md, "The one path rule")."""
 
 from clawgate.diagnostics._doctor import Check, DoctorReport, run_doctor
 from clawgate.diagnostics._gateway import gateway_facts

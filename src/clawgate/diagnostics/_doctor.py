@@ -1,4 +1,4 @@
-"""`clawgate doctor`: the checks of CLI.md, each with a status and a fix, and the repairs
+"""`clawgate doctor`: the checks of docs/cli.md, each with a status and a fix, and the repairs
 ``--fix`` can make safely: config migrations, file modes, stale runtime files, state.db
 migrations. Every changed file is backed up first (timestamped) and every change is listed in
 a receipt; a second ``--fix`` finds nothing to do.

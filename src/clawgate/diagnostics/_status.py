@@ -2,7 +2,7 @@
 
 No network and no decryption beyond the vault's own read of each profile: it is run from shell
 prompts and cron. Every profile that cannot be used says why and the command that fixes it;
-an envelope that cannot be decrypted is never ``ok`` (AUTH.md, "Failure modes" 8).
+an envelope that cannot be decrypted is never ``ok`` (docs/auth.md, "Failure modes" 8).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = ["ChainEntry", "Grant", "ProfileReport", "StatusReport", "collect_stat
 
 @dataclass(frozen=True)
 class Grant:
-    """A refresh grant, told apart from the access token it last produced (AUTH.md)."""
+    """A refresh grant, told apart from the access token it last produced (docs/auth.md)."""
 
     state: str  # none | untested | ok | failing | dead
     at: float | None = None  # refreshed at / failing since / dead since

@@ -1,4 +1,4 @@
-"""The gateway: the long-running process API clients and channels talk to (ARCHITECTURE.md).
+"""The gateway: the long-running process API clients and channels talk to (docs/architecture.md).
 How to find, ask, install or stop a running one is `clawgate.service`."""
 
 from clawgate.gateway._app import create_app

@@ -1,6 +1,6 @@
 """The OpenAI wire shapes of the gateway's API: the completion, chunk and error bodies it
-answers with, and how a bad body is reported (CONFIG.md, "The gateway's OpenAI-compatible
-API"). The request's own shape is `_chat_request`."""
+answers with, and how a bad body is reported (docs/configuration.md, "The gateway's
+OpenAI-compatible API"). The request's own shape is `_chat_request`."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ piece also its ``id``, ``type`` and ``function.name``; every piece a fragment of
 model stopped to call tools); a last chunk with empty ``choices`` carries ``usage`` (asked for
 with ``stream_options.include_usage``, with ``prompt_tokens_details.cached_tokens`` and
 ``completion_tokens_details.reasoning_tokens``), then ``data: [DONE]``. A body that ends
-cleanly after the finish reason but without ``[DONE]`` is complete (ROUTING.md, "Streaming").
+cleanly after the finish reason but without ``[DONE]`` is complete (docs/routing.md, "Streaming").
 
 What is not part of the answer text stays out of it: a refusal (``delta.refusal`` /
 ``message.refusal``) is not relayed and makes an answer that would end with ``stop`` end with

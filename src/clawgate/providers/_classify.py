@@ -1,9 +1,10 @@
-"""What a model endpoint's failure means, as one class of the failure taxonomy (AUTH.md).
+"""What a model endpoint's failure means, as one class of the failure taxonomy (docs/auth.md).
 
 The provider's error ``code``/``type`` decides first, in either body shape; the HTTP status
-decides only when no code we know is present; headers give the waits (STYLE.md §6). Free text
-is for people. The one exception is Anthropic's context overflow, which has no code of its
-own: see `anthropic_context_overflow`.
+decides only when no code we know is present; headers give the waits (docs/style.md,
+"Failures are classified by code, not text"). Free text is for people. The one exception
+is Anthropic's context overflow, which has no code of its own: see
+`anthropic_context_overflow`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The deadlines of one attempt (ROUTING.md, "Timeouts"): the first token within
+"""The deadlines of one attempt (docs/routing.md, "Timeouts"): the first token within
 ``firstToken`` of sending, then no gap longer than ``idle``, all within ``total``.
 
 Connecting has its own limit on the httpx client. These deadlines wrap each read, never the

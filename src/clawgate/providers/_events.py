@@ -4,7 +4,7 @@ in is `_conversation`).
 A provider's stream is content events (today `TextDelta`; tool-call deltas and images join
 here) and then exactly one `Completed`. Routing and the runtime pass these very objects on to
 the channels; they add only the turn's own events (routing's ``_events``). `Phase` names how far
-an answer has got, which is what failover may do about a failure (ROUTING.md, "Streaming").
+an answer has got, which is what failover may do about a failure (docs/routing.md, "Streaming").
 """
 
 from __future__ import annotations

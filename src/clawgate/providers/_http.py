@@ -3,7 +3,7 @@ way a call can fail turned into a `Failed` with its `Failure`.
 
 A call is `HttpTransport.exchange` (send, refuse non-2xx with the classified error) and then
 either `Exchange.json` or `Exchange.events` (server-sent events, decoded; a single event that
-is not JSON is skipped and logged, ROUTING.md "Streaming").
+is not JSON is skipped and logged, docs/routing.md "Streaming").
 """
 
 from __future__ import annotations

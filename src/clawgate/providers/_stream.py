@@ -3,7 +3,7 @@
 Each wire format (`_chat_completions`, `_responses`, `_messages`) is a small state machine:
 `feed` one decoded event, get normalized events back; `finish` when the body ends. `relay`
 drives one over an `Exchange`, so every wire gets the same deadlines, the same handling of
-errors sent inside the stream, and the same rule for an unfinished answer (ROUTING.md,
+errors sent inside the stream, and the same rule for an unfinished answer (docs/routing.md,
 "Streaming"): no `Completed` unless the provider really finished.
 """
 

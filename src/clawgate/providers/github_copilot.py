@@ -1,6 +1,6 @@
 """GitHub Copilot's chat API (provider ``github-copilot``): Chat Completions against the host
 the short-lived Copilot token names, with that token as the bearer (the broker makes and
-renews it from the GitHub login, AUTH.md).
+renews it from the GitHub login, docs/auth.md).
 
 The request is Chat Completions' with ``developer`` messages sent as ``system``, the role
 every Chat Completions server takes. Some models Copilot serves only on its Responses endpoint

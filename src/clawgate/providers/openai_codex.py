@@ -1,5 +1,5 @@
 """The ChatGPT subscription backend (provider ``openai-codex``), reached with the profile's
-ChatGPT login (AUTH.md, "Provider facts").
+ChatGPT login (docs/auth.md, "Provider facts").
 
 Turns go to ``{baseUrl}/codex/responses`` (Responses API, always streamed: the backend takes
 nothing else) with the ChatGPT account id, ``OpenAI-Beta: responses=experimental``, the

@@ -1,4 +1,4 @@
-"""The candidate chain of a turn (ROUTING.md, "Candidate chain" and "Billing-kind policy").
+"""The candidate chain of a turn (docs/routing.md, "Candidate chain" and "Billing-kind policy").
 
 Models in order (the requested one, strict; or primary then fallbacks; or an explicit list),
 each expanded into its provider's profiles in ``auth.order`` order (or OAuth before token

@@ -1,5 +1,5 @@
 """An embeddings request's walk: the same candidates, credentials, health, failure table and
-decision record as a turn (ROUTING.md), with one more rule: vectors from different models are
+decision record as a turn (docs/routing.md), with one more rule: vectors from different models are
 never mixed.
 
 The chain (``agents.defaults.embeddings``, or one requested model, strict) is planned by

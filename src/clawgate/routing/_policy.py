@@ -1,4 +1,4 @@
-"""What each failure class does (ROUTING.md, "What each failure class does"), as data."""
+"""What each failure class does (docs/routing.md, "What each failure class does"), as data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Model refs (ROUTING.md: ``provider/model``, or an alias): their form, checked once when a
+"""Model refs (docs/routing.md: ``provider/model``, or an alias): their form, checked once when a
 ref is resolved, and, for a ref a caller sent, that it names a provider this process has.
 
 A ref travels far: into the ``x-clawgate-model`` header (RFC 9110, 5.5: a field value is

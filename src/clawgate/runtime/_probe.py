@@ -1,6 +1,6 @@
 """A probe: one minimal real request per profile, through exactly the path a turn takes
-(broker, then the provider's transport), reported step by step (ARCHITECTURE.md, "The one
-path rule"; AUTH.md, "Failure modes" 1).
+(broker, then the provider's transport), reported step by step (docs/auth.md, "The one
+path rule"; docs/auth.md, "Failure modes" 1).
 
 A probe does not touch routing health: a cooldown is reported next to the result, and the
 next turn still honours it. What the broker learns (a refresh, a dead grant) it keeps, as it

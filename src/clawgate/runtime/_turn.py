@@ -1,4 +1,4 @@
-"""One turn: plan the candidates, route (ROUTING.md), and record what happened.
+"""One turn: plan the candidates, route (docs/routing.md), and record what happened.
 
 With a state DB, a session's history is loaded before and extended after the turn, each
 attempt's decision is written, and so are the tokens used. The caller always learns which

@@ -1,6 +1,6 @@
 """The gateway's bearer token: generated once, held in the vault as one of clawgate's own
 secrets (not a profile), compared in constant time. ``CLAWGATE_GATEWAY_TOKEN`` overrides the
-stored one (CONFIG.md, "Environment")."""
+stored one (docs/configuration.md, "Environment")."""
 
 from __future__ import annotations
 

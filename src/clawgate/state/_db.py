@@ -1,5 +1,6 @@
-"""The one opener of ``state.db`` (STYLE.md §14): SQLite in WAL mode, with named, ordered
-migrations, each applied in its own transaction and recorded in ``migrations``."""
+"""The one opener of ``state.db`` (docs/style.md, "One opener for state.db"): SQLite in WAL
+mode, with named, ordered migrations, each applied in its own transaction and recorded in
+``migrations``."""
 
 from __future__ import annotations
 

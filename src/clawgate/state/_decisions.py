@@ -1,4 +1,4 @@
-"""Decision records (ROUTING.md, "Decision records"): one row per turn, one per attempt or
+"""Decision records (docs/routing.md, "Decision records"): one row per turn, one per attempt or
 skip, written once when the turn ends; read back by ``clawgate models decisions``.
 
 What goes in is bounded, whatever a request or an upstream made of it: a name (a model ref,

@@ -1,4 +1,4 @@
-"""The encrypted credential store: one AES-256-GCM envelope per profile (AUTH.md, "Vault"),
+"""The encrypted credential store: one AES-256-GCM envelope per profile (docs/auth.md, "Vault"),
 and apart from the profiles, one per secret of clawgate's own (`Vault.secret`)."""
 
 from clawgate.vault._cache import ProfileCache

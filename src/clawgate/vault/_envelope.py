@@ -1,4 +1,4 @@
-"""The encrypted envelopes of the vault (AUTH.md, "Vault").
+"""The encrypted envelopes of the vault (docs/auth.md, "Vault").
 
 A profile's: ``{"v":1,"profile","provider","generation","alg":"AES-256-GCM","kid","nonce",
 "ct"}``; the AAD is ``v|profile|provider|generation``, so an envelope copied onto another

@@ -1,4 +1,4 @@
-"""The vault's data key: 32 random bytes, from the first source that works (AUTH.md, "Vault").
+"""The vault's data key: 32 random bytes, from the first source that works (docs/auth.md, "Vault").
 
 1. ``CLAWGATE_VAULT_KEY`` (base64) in the environment;
 2. the OS keyring, through the optional ``keyring`` package (only the key, never tokens; a

@@ -1,4 +1,4 @@
-"""What a profile holds, by kind (AUTH.md, "Profiles"), and its durable status.
+"""What a profile holds, by kind (docs/auth.md, "Profiles"), and its durable status.
 
 Material is validated when it is built: no empty tokens, no ``expires: 0`` placeholders, so
 nothing token-less can ever reach the disk.

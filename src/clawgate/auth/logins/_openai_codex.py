@@ -1,4 +1,4 @@
-"""The ChatGPT subscription login (AUTH.md, "Provider facts", openai-codex).
+"""The ChatGPT subscription login (docs/auth.md, "Provider facts", openai-codex).
 
 A browser login on the fixed loopback ports OpenAI's public client is registered for, and
 OpenAI's own device login: a user code, a poll that ends in an authorization code plus the

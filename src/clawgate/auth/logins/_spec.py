@@ -1,4 +1,5 @@
-"""What a provider's login is made of: a frozen spec per provider (STYLE.md §12).
+"""What a provider's login is made of: a frozen spec per provider (docs/style.md,
+"Registries are tables of frozen specs").
 
 A spec says which login methods exist (the first is the default), how to build the OAuth
 client from defaults and config overrides, who a token belongs to, and for GitHub Copilot how
@@ -120,7 +121,7 @@ def material_from_tokens(
             "the refreshed login belongs to another account than the stored one",
             fix="log in again for this profile",
         )
-    # A JWT's own `exp` is authoritative (AUTH.md step 1); expires_in otherwise.
+    # A JWT's own `exp` is authoritative (docs/auth.md step 1); expires_in otherwise.
     expires_at = expiry(tokens.access_token.reveal())
     if expires_at is None and tokens.expires_in is not None:
         expires_at = now + tokens.expires_in

@@ -1,5 +1,5 @@
 """OAuth 2.0 for a native client: each standard in the module named after its RFC, and the
-two interactive logins built from them (AUTH.md, "OAuth flows")."""
+two interactive logins built from them (docs/auth.md, "OAuth flows")."""
 
 from clawgate.auth.oauth._classify import DEAD_GRANT, classify_exception, classify_refusal
 from clawgate.auth.oauth._errors import OAuthError, TokenError

@@ -1,4 +1,4 @@
-"""What a token endpoint's refusal means, as a class of the failure taxonomy (AUTH.md step 7).
+"""What a token endpoint's refusal means, as a class of the failure taxonomy (docs/auth.md step 7).
 
 Codes decide first (RFC 6749 §5.2 codes, and OpenAI's own in either body shape); the status
 decides only when no known code is present; message text never decides. A usage-limit or

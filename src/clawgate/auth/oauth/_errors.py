@@ -23,6 +23,6 @@ class OAuthError(Failed):
 class TokenError(OAuthError):
     @property
     def reuse_suspected(self) -> bool:
-        """The grant may have been rotated by someone else just now (AUTH.md step 7):
+        """The grant may have been rotated by someone else just now (docs/auth.md step 7):
         worth one re-read of the vault before calling the login dead."""
         return self.failure.code in ("refresh_token_reused", "invalid_grant")

@@ -58,7 +58,7 @@ class LoginTools:
 
 async def browser_login(tools: LoginTools, client: OAuthClient, redirect: Redirect) -> TokenSet:
     pkce = Pkce.new()
-    state = secrets.token_urlsafe(24)  # separate from the verifier (AUTH.md)
+    state = secrets.token_urlsafe(24)  # separate from the verifier (docs/auth.md)
     async with LoopbackListener(
         state=state,
         issuer=client.issuer,

@@ -47,7 +47,7 @@ __all__ = ["SPEC", "LocalProvider"]
 class LocalProvider:
     def __init__(self, name: str, settings: ProviderSettings) -> None:
         self._models = {m.id: m for m in settings.models}
-        # A CPU model can take a while to read a long prompt (ROUTING.md, "Timeouts").
+        # A CPU model can take a while to read a long prompt (docs/routing.md, "Timeouts").
         self.timeouts = settings.timeouts or Timeouts(first_token=60)
 
     def dropped(self, request: ModelRequest) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ batch is as long as the context. It is a separate instance so that chat keeps it
 context, batch and sampling as they were.
 
 `xllamacpp.Server` runs llama.cpp in-process. It also opens an HTTP listener; that listener
-binds 127.0.0.1 and gets a random API key, so nothing unauthenticated listens (ROUTING.md).
+binds 127.0.0.1 and gets a random API key, so nothing unauthenticated listens (docs/routing.md).
 Its calls block, so they run in worker threads; chunks cross back to the event loop through
 `call_soon_threadsafe`.
 """
