@@ -14,8 +14,8 @@ from clawgate.channels.telegram._turn import chain_request, where
 from clawgate.config import Settings
 from clawgate.errors import ClawgateError
 from clawgate.providers import Message
-from clawgate.routing import Candidate, RoutingError, Skip, resolve_ref
-from clawgate.runtime import Runtime
+from clawgate.routing import RoutingError, resolve_ref
+from clawgate.runtime import Runtime, status_text
 from clawgate.runtime import known_models as shared_known_models
 
 __all__ = ["COMMANDS", "HELP", "known_models", "run_command", "session_key"]
@@ -100,31 +100,13 @@ def _default_chain(settings: Settings) -> str:
 
 
 def _status(ctx: Context, runtime: Runtime, inc: Incoming) -> str:
+    """The terminal chat's ``/status`` (`runtime.status_text`) for this chat's chain, and each
+    dead login with its command."""
     _, pin = ctx.store.chat(inc.chat_key)
     request = chain_request(runtime.settings, (Message("user", "status"),), session=None, pin=pin)
-    lines: list[str] = []
-    answering: Candidate | None = None
-    for step in runtime.plan(request).steps:
-        if isinstance(step, Skip):
-            fix = f" — fix: {step.fix}" if step.fix else ""
-            lines.append(f"✗ {step.candidate.ref} ({step.candidate.profile}): {step.message}{fix}")
-            continue
-        generation = runtime.broker.generation(step.profile) if runtime.broker else None
-        blocked = runtime.health.check(step, generation)
-        if blocked is not None:
-            until = time.strftime("%H:%M", time.localtime(blocked.until))
-            later = f" until {until}" if blocked.until < 4e9 else ""
-            lines.append(f"✗ {step.ref} ({step.profile}): {blocked.reason}{later}")
-        elif answering is None:
-            answering = step
-    head = (
-        f"Would answer: {answering.ref} ({answering.profile}, {answering.billing})"
-        if answering
-        else "No model can answer right now."
-    )
-    for dead in dead_logins(runtime, request):
-        lines.append(f"Needs a login: {dead.profile} — run: {dead.fix}")
-    return "\n".join([head, *dict.fromkeys(lines)])
+    lines = status_text(runtime, request).splitlines()
+    lines += [f"Needs a login: {d.profile} — run: {d.fix}" for d in dead_logins(runtime, request)]
+    return "\n".join(dict.fromkeys(lines))
 
 
 async def _usage(ctx: Context, runtime: Runtime, inc: Incoming) -> str:
