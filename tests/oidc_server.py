@@ -8,13 +8,14 @@ import json
 import os
 import re
 import selectors
-import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.processes import stop
 
 SERVERS = Path(__file__).parent / "servers"
 CLIENT_ID = "gateway-cli"
@@ -73,7 +74,7 @@ def oidc_server(**env: str) -> Iterator[OidcServer]:
     try:
         yield OidcServer(issuer, process)
     finally:
-        _stop(process)
+        stop(process)
 
 
 # Seen once in a full CI run: a node process that sleeps on a futex from its first
@@ -97,18 +98,7 @@ def _start(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
         line = process.stdout.readline().decode() if said else ""
         if line.startswith("READY "):
             return process, json.loads(line[len("READY ") :])["issuer"]
-        _stop(process)
+        stop(process)
         if said:  # it answered, with something else: starting again will not help
             break
     raise RuntimeError("the OIDC test server did not start: run `npm ci --prefix tests/servers`")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    if process.stdout is not None:
-        process.stdout.close()

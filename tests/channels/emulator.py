@@ -10,7 +10,6 @@ import itertools
 import json
 import os
 import selectors
-import signal
 import socket
 import subprocess
 import time
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 import httpx
 
 from tests.oidc_server import SERVERS
+from tests.processes import stop
 
 __all__ = ["Emulator", "emulator", "wait_for"]
 
@@ -145,18 +145,7 @@ def emulator() -> Iterator[Emulator]:
             try:
                 yield Emulator(json.loads(line[len("READY ") :])["apiURL"], process)
             finally:
-                _stop(process)
+                stop(process)
             return
-        _stop(process)
+        stop(process)
     raise RuntimeError("the Bot API emulator did not start: run `npm ci --prefix tests/servers`")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
