@@ -98,6 +98,16 @@ class ProviderFacts:
     def needs_credential(self) -> bool:
         return self.credential != "none"
 
+    def takes(self, kind: str) -> bool:
+        """Whether a stored credential of ``kind`` (``api_key``, ``oauth``, ``token``) is one
+        this provider can use: an OAuth login filed under an API-key provider is not (its
+        token would go to the wrong endpoint). Token providers take keys too (Anthropic)."""
+        if self.credential == "api_key":
+            return kind == "api_key"
+        if self.credential == "oauth":
+            return kind in ("oauth", "token")
+        return True
+
     def fix(self, method: LoginMethod | None = None) -> str:
         """The command that gives this provider a working credential: the headless device
         login where there is one (it works over SSH too), else the login, else a key."""

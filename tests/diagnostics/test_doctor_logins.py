@@ -108,3 +108,17 @@ def test_an_api_key_on_the_subscription_provider_fails_with_the_login_command(
     assert failed["status"] == "fail"
     assert failed["fixable"] is False
     assert failed["fix"] == "clawgate models auth login --provider openai-codex --device-code"
+
+
+def test_status_and_the_profile_list_agree_with_doctor(state: Path) -> None:
+    """Not "ok" anywhere: the same classification in `models status` and `models auth list`,
+    with doctor's repair as the fix."""
+    app = App(env_for(state))
+    status = CliRunner().invoke(cli, ["models", "status", "--json"], obj=app)
+    listed = CliRunner().invoke(cli, ["models", "auth", "list", "--json"], obj=app)
+    for output in (status.stdout, listed.stdout):
+        profiles = {p["profile"]: p for p in json.loads(output)["profiles"]}
+        assert profiles[LOGIN]["state"] == "unresolved"
+        assert "wrong endpoint" in profiles[LOGIN]["detail"]
+        assert "clawgate doctor --fix" in profiles[LOGIN]["fix"]
+        assert profiles["openai:key"]["state"] == "ok"

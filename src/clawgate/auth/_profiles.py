@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from clawgate import names
-from clawgate.catalog import facts
+from clawgate.catalog import facts, known
 from clawgate.config import ProfileMeta, Settings, edit_config, load_config
 from clawgate.errors import ClawgateError
 from clawgate.secret import Secret, mask
@@ -247,6 +247,13 @@ def view_profile(
     except KeyUnavailable as exc:  # no key at all: every stored profile is unreadable alike
         return _unusable(profile_id, meta, "unresolved", exc.message, exc.fix), None
     material = stored.material
+    if stored.provider in known() and not facts(stored.provider).takes(stored.kind.value):
+        needs = facts(stored.provider).credential.replace("_", " ")
+        detail = (
+            f"{'a' if stored.kind.value == 'token' else 'an'} {stored.kind.value} credential on provider {stored.provider}, which needs "
+            f"{needs}: a turn would send it to the wrong endpoint"
+        )
+        return _unusable(profile_id, meta, "unresolved", detail, _MISFILED_FIX), None
     view = ProfileView(
         profile_id,
         stored.provider,
@@ -263,6 +270,7 @@ def view_profile(
     return view, stored
 
 
+_MISFILED_FIX = "clawgate doctor --fix (moves a ChatGPT login to openai-codex)"
 _BAD_ID_FIX = "rename it in auth.profiles of clawgate.json (or its file in vault/profiles)"
 
 

@@ -36,15 +36,6 @@ class Misfiled:
     repair: Callable[[], list[str]] | None = field(default=None, repr=False)
 
 
-def _usable(credential: str, kind: Kind) -> bool:
-    """Whether a provider that needs ``credential`` can use a profile of ``kind``."""
-    if credential == "api_key":
-        return kind is Kind.API_KEY
-    if credential == "oauth":
-        return kind in (Kind.OAUTH, Kind.TOKEN)
-    return True  # token providers take keys too (Anthropic); keyless ones ignore it
-
-
 def misfiled(
     loaded: LoadedConfig, vault: Vault, paths: Paths, env: Mapping[str, str], stamp: str
 ) -> list[Misfiled]:
@@ -59,9 +50,7 @@ def misfiled(
     return [
         _wrong(profile_id, profile, stored, vault, paths, env, stamp, keeps_key)
         for profile_id, profile in stored.items()
-        if not _usable(
-            facts(profile.provider, providers.get(profile.provider)).credential, profile.kind
-        )
+        if not facts(profile.provider, providers.get(profile.provider)).takes(profile.kind.value)
     ]
 
 
