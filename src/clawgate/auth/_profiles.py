@@ -249,8 +249,10 @@ def view_profile(
     material = stored.material
     if stored.provider in known() and not facts(stored.provider).takes(stored.kind.value):
         needs = facts(stored.provider).credential.replace("_", " ")
+        kind = stored.kind.value
         detail = (
-            f"{'a' if stored.kind.value == 'token' else 'an'} {stored.kind.value} credential on provider {stored.provider}, which needs "
+            f"{'a' if kind == 'token' else 'an'} {kind} credential on provider {stored.provider}, "
+            f"which needs "
             f"{needs}: a turn would send it to the wrong endpoint"
         )
         return _unusable(profile_id, meta, "unresolved", detail, _MISFILED_FIX), None
