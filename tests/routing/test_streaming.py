@@ -48,6 +48,7 @@ def _shown(events: list[TurnEvent]) -> list[TurnEvent]:
 async def test_after_content_an_api_caller_gets_an_explicit_error(
     world: World, then: str, reason: str
 ) -> None:
+    world.start(routing__resume="off")  # resuming is docs/routing.md, test_resume.py
     world.api.script(stream(chat_frames().first(2), then=then), path="/sub/")  # type: ignore[arg-type]
     events, failed = await events_of(world, TurnRequest(HELLO))
     assert events == [TextDelta("Hel"), TextDelta("lo")]  # no TurnResult: not complete
@@ -92,6 +93,7 @@ async def test_a_clean_end_without_done_is_finalized_with_usage(world: World) ->
 
 
 async def test_a_clean_end_without_a_finish_is_broken_not_complete(world: World) -> None:
+    world.start(routing__resume="off")
     world.api.script(stream(chat_frames().first(3)), path="/sub/")
     events, failed = await events_of(world, TurnRequest(HELLO))
     assert failed is not None

@@ -69,9 +69,14 @@ async def test_an_explicit_model_does_not_fall_back(tmp_path: Path) -> None:
     assert info.value.fix is not None
 
 
+def resume_off(s: Settings) -> Settings:
+    """``routing.resume: "off"``: a broken stream ends in an explicit error (as before)."""
+    return Settings.model_validate({**s.model_dump(by_alias=True), "routing": {"resume": "off"}})
+
+
 async def test_a_stream_broken_after_text_is_never_a_completed_answer() -> None:
     cut = Scripted([TextDelta("Half an ans"), Failed(Failure(FailureClass.NETWORK, "reset"))])
-    s = settings("remote/m", ["local/smollm2-135m"], [])
+    s = resume_off(settings("remote/m", ["local/smollm2-135m"], []))
     events: list[object] = []
 
     async def consume() -> None:
@@ -89,7 +94,7 @@ async def test_a_stream_broken_after_text_is_never_a_completed_answer() -> None:
 async def test_a_stream_without_a_final_event_is_broken_not_complete() -> None:
     silent_end = Scripted([TextDelta("so far")])
     with pytest.raises(TurnFailed) as info:
-        await Runtime(settings("remote/m", [], []), Source(remote=silent_end)).complete(
+        await Runtime(resume_off(settings("remote/m", [], [])), Source(remote=silent_end)).complete(
             TurnRequest(HELLO)
         )
     assert info.value.code == "stream_broken"

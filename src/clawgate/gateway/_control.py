@@ -1,5 +1,6 @@
 """The control API the CLI talks to: ``/control/status``, ``/control/reload``,
-``/control/decisions`` and ``/control/probe`` (ARCHITECTURE.md, "The one path rule").
+``/control/decisions``, ``/control/probe`` and ``/control/health/reset`` (ARCHITECTURE.md,
+"The one path rule").
 Endpoints find the gateway on ``request.app.state``; `_guard` has checked the token.
 Query parameters are checked like bodies: a bad one is a 400 naming it."""
 
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clawgate.gateway._control_health import reset_health
 from clawgate.gateway._http import error_response, read_json
 from clawgate.gateway._openai import RequestError, validate
 from clawgate.gateway._state import Gateway
@@ -112,4 +114,5 @@ ROUTES = [
     Route("/control/reload", reload, methods=["POST"]),
     Route("/control/decisions", decisions),
     Route("/control/probe", run_probe, methods=["POST"]),
+    Route("/control/health/reset", reset_health, methods=["POST"]),
 ]

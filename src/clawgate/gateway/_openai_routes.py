@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from clawgate.config import Settings
 from clawgate.gateway._chat_request import parse_request, turn_request
+from clawgate.gateway._conversation import with_conversation
 from clawgate.gateway._http import (
     answer_facts,
     answer_headers,
@@ -83,7 +84,7 @@ async def chat_completions(request: Request) -> Response:
     try:
         limit = gateway.config.settings.gateway.max_body_bytes
         chat = parse_request(await read_json(request, limit=limit))
-        turn = turn_request(chat)
+        turn = with_conversation(turn_request(chat), request)
         await check_models(gateway, turn.model, turn.models)
     except RequestError as exc:
         status = 413 if exc.code == "request_too_large" else 400

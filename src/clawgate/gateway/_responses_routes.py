@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clawgate.gateway._conversation import with_conversation
 from clawgate.gateway._http import (
     answer_facts,
     answer_headers,
@@ -66,6 +67,7 @@ async def create_response(request: Request) -> Response:
         limit = gateway.config.settings.gateway.max_body_bytes
         body = parse_request(await read_json(request, limit=limit))
         turn = turn_request(body, _history(gateway.state, body.previous_response_id))
+        turn = with_conversation(turn, request, gateway.state, body.previous_response_id)
         await check_models(gateway, turn.model, turn.models)
     except RequestError as exc:
         status = 413 if exc.code == "request_too_large" else 400

@@ -3,7 +3,9 @@ ChatGPT login (docs/auth.md, "Provider facts").
 
 Turns go to ``{baseUrl}/codex/responses`` (Responses API, always streamed: the backend takes
 nothing else) with the ChatGPT account id, ``OpenAI-Beta: responses=experimental``, the
-``originator`` and a ``session_id``. The body is the Responses API's without what the backend
+``originator`` and a ``session_id``: the request's, which the runtime derives from the
+conversation so it is the same for each of its turns and the backend's prompt cache hits (a
+fresh one only when none is given). The body is the Responses API's without what the backend
 refuses (`_responses.body` with ``backend=True``; `dropped` names it). Its usage limits arrive
 as ``usage_limit_reached`` (with ``resets_at``) and ``usage_not_included`` and classify as
 quota and entitlement.

@@ -20,8 +20,9 @@ from clawgate.routing._embed import (
     embedding_plan,
 )
 from clawgate.routing._events import Answering, Restart, TurnEvent, TurnResult
-from clawgate.routing._health import Blocked, Health, named_refs
+from clawgate.routing._health import Blocked, Health, mark_json, mark_state, matches, named_refs
 from clawgate.routing._policy import TABLE, Rule, rule_for
+from clawgate.routing._pools import PooledProfiles, Pools
 from clawgate.routing._profiles import VaultProfiles
 from clawgate.routing._refs import MAX_REF, requested_ref
 from clawgate.routing._router import Budget, RouteFailed, Router
@@ -39,6 +40,8 @@ __all__ = [
     "EmbeddingsUnconfigured",
     "Health",
     "Plan",
+    "PooledProfiles",
+    "Pools",
     "ProfileInfo",
     "ProfileSource",
     "Restart",
@@ -52,6 +55,9 @@ __all__ = [
     "VaultProfiles",
     "context_tokens",
     "embedding_plan",
+    "mark_json",
+    "mark_state",
+    "matches",
     "named_refs",
     "plan",
     "requested_ref",

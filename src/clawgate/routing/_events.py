@@ -48,6 +48,9 @@ class TurnResult:
     reported_model: str | None = None  # the model id the provider says it used
     tool_calls: tuple[ToolCall, ...] = ()  # the functions the model asked to call
     dropped: tuple[str, ...] = ()  # request options the answering wire could not send
+    # The answer broke after content and this candidate continued it from this character
+    # of ``text`` (docs/routing.md, "Resumable streams"); None when it was not resumed.
+    resumed_at: int | None = None
 
 
 TurnEvent = Answering | Content | Restart | TurnResult

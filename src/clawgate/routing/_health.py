@@ -14,7 +14,7 @@ the next request that names it is simply tried again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from clawgate.catalog import facts
@@ -26,7 +26,7 @@ from clawgate.routing._chain import Candidate
 from clawgate.routing._policy import Rule
 from clawgate.state import HealthMark, HealthStore
 
-__all__ = ["Blocked", "Health", "named_refs"]
+__all__ = ["Blocked", "Health", "mark_json", "mark_state", "matches", "named_refs"]
 
 HOUR = 3600.0
 FOREVER = 1e18  # until the material changes
@@ -88,6 +88,9 @@ class Health:
         self.clock = clock
         self.remembers = remembers or (lambda ref: True)
         self.marks = {m.key: m for m in store.all()} if store else {}
+        # Half-open circuits whose one probe is in flight: every turn of this process shares
+        # them, so concurrent turns send one probe, not one each (ROUTING.md, circuit breaker).
+        self.probing: set[str] = set()
         # Marks an older version kept for refs the config does not name go now.
         for key, mark in list(self.marks.items()):
             if mark.model is not None and not self.remembers(mark.model):
@@ -134,7 +137,44 @@ class Health:
             return "closed"
         return "open" if self.clock.now() < mark.until else "half_open"
 
+    def quota_blocked(self, profile: str) -> bool:
+        """Whether a ``quota`` block of the whole profile is in force (it may be stale)."""
+        mark = self.marks.get(f"block|{profile}")
+        return mark is not None and mark.reason == F.QUOTA.value and self.clock.now() < mark.until
+
+    def quota_reset(self, profile: str, resets_at: float) -> None:
+        """The usage endpoint says the profile's quota resets at ``resets_at``: its quota
+        block ends then, when that is earlier than the end it was given."""
+        mark = self.marks.get(f"block|{profile}")
+        if mark is None or mark.reason != F.QUOTA.value or mark.until <= resets_at:
+            return
+        if resets_at <= self.clock.now():
+            self._drop(mark.key)
+            return
+        self.marks[mark.key] = lifted = replace(mark, until=resets_at, updated_at=self.clock.now())
+        if self.store:
+            self.store.put(lifted)
+
+    def claim_probe(self, c: Candidate) -> bool:
+        """The right to send the one probe of ``c``'s half-open circuit; False while another
+        turn holds it. `release_probe` gives it back when the attempt ends."""
+        key = _keys(c)["circuit"]
+        if key in self.probing:
+            return False
+        self.probing.add(key)
+        return True
+
+    def release_probe(self, c: Candidate) -> None:
+        self.probing.discard(_keys(c)["circuit"])
+
     # Writing ------------------------------------------------------------------------------
+
+    def reset(self, *, profile: str | None, model: str | None) -> list[HealthMark]:
+        """Drop the marks `matches` selects (`clawgate models health reset`); the dropped."""
+        dropped = [m for m in self.marks.values() if matches(m, profile=profile, model=model)]
+        for mark in dropped:
+            self._drop(mark.key)
+        return dropped
 
     def succeeded(self, c: Candidate) -> None:
         keys = _keys(c)
@@ -221,6 +261,37 @@ class Health:
     def _drop(self, key: str) -> None:
         if self.marks.pop(key, None) is not None and self.store:
             self.store.delete(key)
+
+
+def matches(mark: HealthMark, *, profile: str | None, model: str | None) -> bool:
+    """Whether a reset naming ``profile`` and/or ``model`` clears ``mark``: a profile alone
+    names all its marks, a model alone its marks on every profile, both the marks of that
+    (profile, model) only (a block of the whole profile is not one of them)."""
+    return (profile is None or mark.profile == profile) and (model is None or mark.model == model)
+
+
+def mark_state(mark: HealthMark, now: float) -> str:
+    """What ``mark`` does now: ``active`` or ``expired`` (a cooldown or block); ``open``,
+    ``half_open`` or ``counting`` (a circuit, by its failures since the last success)."""
+    if mark.kind == "circuit":
+        if mark.failures < CIRCUIT_THRESHOLD:
+            return "counting"
+        return "open" if now < mark.until else "half_open"
+    return "active" if now < mark.until else "expired"
+
+
+def mark_json(mark: HealthMark, now: float) -> dict[str, object]:
+    """A mark as `clawgate models health --json` and the control API show it; ``until`` is
+    None for a block that lasts until a new login."""
+    return {
+        "kind": mark.kind,
+        "profile": mark.profile,
+        "model": mark.model,
+        "reason": mark.reason,
+        "state": mark_state(mark, now),
+        "until": None if mark.until >= FOREVER else mark.until,
+        "failures": mark.failures,
+    }
 
 
 def _outdated(mark: HealthMark, generation: int | None) -> bool:

@@ -4,9 +4,11 @@ step.
 
 Streaming (ROUTING.md, "Streaming"): until content reaches the caller a failure moves on
 unseen. After that, a broken answer is never passed off as complete: a caller that can take a
-replacement gets a `Restart` and the next candidate's whole answer (never a continuation of
-the cut one, so no assistant prefill is ever sent); any other caller gets `RouteFailed` with
-``partial=True``.
+replacement gets a `Restart` and the next candidate's whole answer; any other caller gets the
+answer resumed (docs/routing.md, "Resumable streams"; `_resume`): the same candidate when the
+failure's class allows a retry, else the next, asked to continue from the text sent, whose
+continuation is appended without the part it repeats. An answer with tool calls, or a walk
+with ``resume`` off or out of candidates, ends in `RouteFailed` with ``partial=True``.
 
 A caller that goes away (its task cancelled, or the turn's event stream closed before the
 result) ends the walk where it is: the attempt in flight, whose upstream request is closed on
@@ -27,11 +29,21 @@ from clawgate.auth import Access, Broker
 from clawgate.clock import Clock
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
-from clawgate.providers import Answer, Completed, ModelRequest, Phase, ProviderSource, is_content
+from clawgate.providers import (
+    Answer,
+    Completed,
+    Content,
+    ModelRequest,
+    Phase,
+    ProviderSource,
+    TextDelta,
+    is_content,
+)
 from clawgate.routing._chain import Candidate, Plan, Skip
 from clawgate.routing._events import Answering, Restart, TurnEvent, TurnResult
 from clawgate.routing._health import Blocked, Health
 from clawgate.routing._policy import Rule, rule_for
+from clawgate.routing._resume import Form, Joiner, continuation
 from clawgate.state import AttemptRecord
 
 __all__ = ["Budget", "RouteFailed", "Router"]
@@ -41,6 +53,7 @@ log = logging.getLogger("clawgate.routing")
 Sleep = Callable[[float], Awaitable[None]]
 Gone = Callable[[tuple[AttemptRecord, ...]], None]
 Timings = Callable[[], dict[str, float | None]]
+Prefills = Callable[[Candidate], bool]  # whether a candidate's wire continues a prefill
 
 # What reaches a walk when its caller goes away: the task is cancelled (a non-streamed
 # answer's client hung up) or the event stream is closed early (a stream's client did).
@@ -83,6 +96,11 @@ class _Walk:
         self.stopped: Failure | None = None
         self.inflight: tuple[Candidate, Timings] | None = None  # the attempt not yet recorded
         self.finished = False  # the result was made
+        self.probes: set[Candidate] = set()  # half-open circuits whose probe this walk holds
+        self.sent = ""  # the answer's text the caller has (every attempt's)
+        self.answered = False  # `Answering` went to the caller
+        self.resuming = False  # an answer broke after content: the next attempt continues it
+        self.no_prefill: set[Candidate] = set()  # refused a prefill: the instruction form
         first = plan.steps[0]
         self.first = first.candidate if isinstance(first, Skip) else first
 
@@ -149,6 +167,8 @@ class Router:
         sleep: Sleep = asyncio.sleep,
         budget: Budget | None = None,
         jitter: Callable[[], float] = random.random,
+        resume: bool = False,
+        prefills: Prefills | None = None,
     ) -> None:
         self.providers = providers
         self.health = health
@@ -157,6 +177,8 @@ class Router:
         self.sleep = sleep
         self.budget = budget or Budget()
         self.jitter = jitter
+        self.resume = resume
+        self.prefills = prefills or (lambda c: False)
 
     def _access(self, c: Candidate, generation: int | None) -> Access | None:
         if self.broker is None or generation is None:
@@ -179,11 +201,14 @@ class Router:
         try:
             for c, generation in self._tryable(walk):
                 attempt = self._candidate(walk, c, generation, build, restartable)
-                async with contextlib.aclosing(attempt):
-                    async for event in attempt:
-                        yield event
-                        if isinstance(event, TurnResult):
-                            return
+                try:
+                    async with contextlib.aclosing(attempt):
+                        async for event in attempt:
+                            yield event
+                            if isinstance(event, TurnResult):
+                                return
+                finally:
+                    self._release(walk, c)
         except RouteFailed:
             _log(plan, _linked(walk))
             raise
@@ -192,7 +217,15 @@ class Router:
             raise
         records = _linked(walk)
         _log(plan, records)
-        raise _failed(walk, records)
+        failed = _failed(walk, records)
+        failed.partial = bool(walk.sent)  # a resumed answer that no candidate could finish
+        raise failed
+
+    def _release(self, walk: _Walk, c: Candidate) -> None:
+        """Give back the half-open probe ``c`` held, if this walk held it."""
+        if c in walk.probes:
+            walk.probes.discard(c)
+            self.health.release_probe(c)
 
     def _tryable(self, walk: _Walk) -> Iterator[tuple[Candidate, int | None]]:
         """The plan's candidates worth a request, each with its profile's generation, in
@@ -221,6 +254,12 @@ class Router:
                 continue
             if self._out_of_budget(walk, walk.started):
                 return
+            if self.health.circuit(c) == "half_open":
+                if not self.health.claim_probe(c):
+                    # Another turn's probe is in flight: its answer decides for this one too.
+                    walk.record(c, "skip_cooldown", reason="circuit_half_open")
+                    continue
+                walk.probes.add(c)
             yield c, generations[c]
 
     def _out_of_budget(self, walk: _Walk, started: float) -> bool:
@@ -243,30 +282,47 @@ class Router:
             walk.attempts += 1
             attempt = _Attempt(self.clock)
             walk.inflight = (c, attempt.timings)
+            resumed_at = len(walk.sent) if walk.resuming else None
+            form: Form | None = None
             try:
                 provider = self.providers.get(c.provider)
                 request = build(c)
+                if resumed_at is not None:
+                    prefill = self.prefills(c) and c not in walk.no_prefill
+                    form = "prefill" if prefill else "instruction"
+                    request = continuation(request, walk.sent, form)
+                joiner = Joiner(walk.sent) if resumed_at is not None else None
                 attempt.dropped = provider.dropped(request)
                 stream = provider.stream(request, self._access(c, generation))
                 async with contextlib.aclosing(stream):  # closed here, not by the GC later
                     async for event in stream:
                         if is_content(event):
-                            if attempt.phase is Phase.NOT_STARTED:
-                                attempt.phase = Phase.STREAMING
-                                attempt.first_token = self.clock.monotonic() - attempt.begun
-                                yield Answering(
-                                    walk.turn_id, c.ref, c.profile, fallback, attempt.dropped
-                                )
-                            attempt.answer.add(event)
-                            yield event
+                            if joiner is not None and isinstance(event, TextDelta):
+                                event = TextDelta(joiner.feed(event.text))
+                                if not event.text:
+                                    continue
+                            for out in self._content(walk, c, fallback, attempt, event):
+                                yield out
                         elif isinstance(event, Completed):
+                            if joiner is not None:
+                                rest = TextDelta(joiner.flush())
+                                if rest.text:
+                                    for out in self._content(walk, c, fallback, attempt, rest):
+                                        yield out
                             attempt.phase = Phase.FINISHED
                             self.health.succeeded(c)
-                            walk.record(c, "succeeded", **attempt.timings())
+                            resume = {}
+                            if resumed_at is not None:
+                                resume = {
+                                    "reason": "resumed",
+                                    "message": f"continued the answer from character "
+                                    f"{resumed_at} ({form})",
+                                }
+                            walk.record(c, "succeeded", **resume, **attempt.timings())
                             walk.finished = True
                             records = _linked(walk)
                             _log(walk.plan, records)
-                            yield _result(walk.turn_id, c, fallback, attempt, event, records)
+                            yield _result(walk, c, fallback, attempt, event, records, resumed_at)
                             return
                 raise Failed(Failure(FailureClass.STREAM_BROKEN, "the stream ended unfinished"))
             except Failed as exc:
@@ -282,11 +338,29 @@ class Router:
                     message=exc.message,
                     **attempt.timings(),
                 )
+                if form == "prefill" and failure.kind is FailureClass.BAD_REQUEST:
+                    # This candidate does not take a prefill: the instruction form, once.
+                    walk.no_prefill.add(c)
+                    if walk.attempts < self.budget.attempts:
+                        continue
                 self.health.failed(c, failure, rule, generation)
                 if attempt.phase is Phase.STREAMING:
-                    if not restartable:
+                    if restartable:
+                        walk.sent, walk.answered = "", False  # the next answer is whole
+                        yield Restart(f"{c.ref} broke off its answer: {exc.message}")
+                        return
+                    if not self.resume or attempt.answer.tool_calls:
                         raise _broken(walk, c, exc) from None
-                    yield Restart(f"{c.ref} broke off its answer: {exc.message}")
+                    walk.resuming = True
+                    # The same candidate again when its class allows a retry, else the next.
+                    same = rule_for(failure, Phase.NOT_STARTED)
+                    if (
+                        self._retry_wait(same, failure, tries) is not None
+                        and self.health.circuit(c) != "open"
+                        and not self._out_of_budget(walk, walk.started)
+                    ):
+                        tries += 1
+                        continue
                     return
                 wait = self._retry_wait(rule, failure, tries)
                 # An open circuit (just opened, or a failed half-open probe) takes no retry.
@@ -298,6 +372,21 @@ class Router:
                 tries += 1
                 if wait > 0:
                     await self.sleep(wait)
+
+    def _content(
+        self, walk: _Walk, c: Candidate, fallback: bool, attempt: _Attempt, event: Content
+    ) -> Iterator[TurnEvent]:
+        """One content event to the caller, after `Answering` when it is the first."""
+        if attempt.phase is Phase.NOT_STARTED:
+            attempt.phase = Phase.STREAMING
+            attempt.first_token = self.clock.monotonic() - attempt.begun
+            if not walk.answered:
+                walk.answered = True
+                yield Answering(walk.turn_id, c.ref, c.profile, fallback, attempt.dropped)
+        attempt.answer.add(event)
+        if isinstance(event, TextDelta):
+            walk.sent += event.text
+        yield event
 
     def _retry_wait(self, rule: Rule, failure: Failure, tries: int) -> float | None:
         """Seconds to wait before trying the same candidate again, or None for no retry."""
@@ -324,19 +413,21 @@ class Router:
 
 
 def _result(
-    turn_id: str,
+    walk: _Walk,
     c: Candidate,
     fallback: bool,
     attempt: _Attempt,
     done: Completed,
     records: tuple[AttemptRecord, ...],
+    resumed_at: int | None,
 ) -> TurnResult:
     return TurnResult(
-        turn_id=turn_id,
+        turn_id=walk.turn_id,
         model=c.ref,
         profile=c.profile,
         fallback=fallback,
-        text=attempt.answer.text,
+        text=walk.sent if resumed_at is not None else attempt.answer.text,
+        resumed_at=resumed_at,
         finish_reason=done.finish_reason,
         usage=done.usage,
         attempts=records,

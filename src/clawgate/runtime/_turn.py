@@ -22,6 +22,7 @@ from clawgate.auth import Broker
 from clawgate.catalog import Capability
 from clawgate.clock import Clock, SystemClock
 from clawgate.config import Settings
+from clawgate.errors import Failed
 from clawgate.providers import (
     Message,
     ModelRequest,
@@ -29,6 +30,7 @@ from clawgate.providers import (
     Providers,
     ProviderSource,
     from_record,
+    lookup,
     to_record,
 )
 from clawgate.routing import (
@@ -36,6 +38,8 @@ from clawgate.routing import (
     Candidate,
     Health,
     Plan,
+    PooledProfiles,
+    Pools,
     RouteFailed,
     Router,
     TurnEvent,
@@ -44,14 +48,20 @@ from clawgate.routing import (
     named_refs,
     plan,
 )
+from clawgate.runtime import _windows as windows
 from clawgate.runtime._history import fit
 from clawgate.runtime._sleep import Sleep
+from clawgate.service import TURN_ID
 from clawgate.state import AttemptRecord, State, StoredMessage, TurnRecord, UsageRecord
 from clawgate.vault import Vault
 
-__all__ = ["CLIENT_GONE", "Runtime", "TurnFailed", "TurnRequest"]
+__all__ = ["CLIENT_GONE", "Runtime", "TurnFailed", "TurnRequest", "conversation_key"]
 
 CLIENT_GONE = "client_gone"  # the outcome and failure of a turn whose caller went away
+RECENT_TOKENS = 24 * 3600.0  # what ``least-used`` counts without usage windows
+# Provider session ids are derived from conversation keys, not the keys themselves: a key
+# may be a caller's `user` (an e-mail address, say), which need not leave this process.
+_SESSION_IDS = uuid.UUID("5b0e1c8e-2f7a-4c1e-9a51-6f1d8c2f4a10")
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,9 @@ class TurnRequest:
     models: tuple[str, ...] = ()  # an explicit ordered chain (the OpenRouter convention)
     fallbacks: bool = False  # an explicit model opts in to the configured fallbacks
     session: str | None = None  # history is read from and written to state.db
+    # The conversation the turn belongs to, when the caller names one without a session:
+    # ``named:<x-clawgate-session>`` or ``turn:<a Responses chain's first turn>``.
+    conversation: str | None = None
     restartable: bool = False  # the caller can replace a broken answer (chat, terminal)
     # False: the caller wants the whole answer at once, so the upstream is asked for one
     # JSON answer where it can give one (no per-event cost); the events are the same.
@@ -101,6 +114,7 @@ class Runtime:
         remembers = named_refs(settings).__contains__
         self.health = Health(state.health if state else None, self.clock, remembers=remembers)
         self.profiles = VaultProfiles(vault, settings) if vault else None
+        self.pools = Pools(settings, recent_tokens=self._recent_tokens)
         self.router = Router(
             self.providers,
             self.health,
@@ -108,11 +122,36 @@ class Runtime:
             broker=broker,
             sleep=sleep,
             budget=budget,
+            resume=settings.routing.resume == "auto",
+            prefills=self._prefills,
         )
 
-    def plan(self, request: TurnRequest, messages: Sequence[Message] | None = None) -> Plan:
+    def _prefills(self, c: Candidate) -> bool:
+        """Whether ``c``'s wire continues an assistant prefill: Anthropic Messages does
+        ("Prefill Claude's response"); the OpenAI wires have no such promise."""
+        try:
+            spec = lookup(c.provider, self.settings.models.providers.get(c.provider))
+        except Failed:
+            return False
+        return spec.name == "anthropic"
+
+    def _recent_tokens(self) -> dict[str, int]:
+        if self.state is None:
+            return {}
+        return self.state.usage.tokens_since(self.clock.now() - RECENT_TOKENS)
+
+    def plan(
+        self,
+        request: TurnRequest,
+        messages: Sequence[Message] | None = None,
+        *,
+        conversation: str | None = None,
+        advance: bool = False,
+    ) -> Plan:
         """The turn's candidates; ``messages`` (history included) decide what a model must be
-        able to take, the request's own messages when not given."""
+        able to take, the request's own messages when not given. Each provider's profiles
+        come in its pool's order for ``conversation``; ``advance`` (a turn, not a look) moves
+        a round-robin on."""
         models: list[str] | None = list(request.models) or None
         if request.model and request.fallbacks:
             selection = self.settings.agents.defaults.model
@@ -121,19 +160,33 @@ class Runtime:
             self.settings,
             None if models else request.model,
             models=models,
-            profiles=self.profiles,
+            profiles=self.profiles
+            and PooledProfiles(self.profiles, self.pools, conversation, advance=advance),
             needs=needs(request.options, request.messages if messages is None else messages),
         )
 
     async def stream(self, request: TurnRequest) -> AsyncGenerator[TurnEvent, None]:
         turn_id = uuid.uuid4().hex
+        TURN_ID.set(turn_id)  # on every log line from here on, the decision lines too
         started = self.clock.now()
         history: list[Message] = []
         if request.session and self.state:
             stored = self.state.sessions.history(request.session)
             history = [_replayed(m) for m in stored]
         messages = (*history, *request.messages)
-        route = self.plan(request, messages)
+        conversation = conversation_key(request, turn_id)
+        if self.profiles is not None and windows.wanted(self.pools, self.health):
+            looked = self.plan(request, messages, conversation=conversation)
+            await windows.read_windows(
+                looked.candidates,
+                providers=self.providers,
+                broker=self.broker,
+                pools=self.pools,
+                health=self.health,
+                clock=self.clock,
+            )
+        route = self.plan(request, messages, conversation=conversation, advance=True)
+        session_id = str(uuid.uuid5(_SESSION_IDS, conversation))
 
         def build(c: Candidate) -> ModelRequest:
             return ModelRequest(
@@ -141,7 +194,7 @@ class Runtime:
                 messages=fit(messages, c.context, request.max_tokens),
                 max_tokens=request.max_tokens,
                 temperature=request.temperature,
-                session_id=request.session or turn_id,
+                session_id=session_id,
                 options=request.options,
                 stream=request.stream,
             )
@@ -157,9 +210,13 @@ class Runtime:
                 async for event in routed:
                     if isinstance(event, TurnResult):
                         self._record(request, route, turn_id, started, result=event)
+                        provider = event.model.partition("/")[0]
+                        self.pools.served(conversation, provider, event.profile)
+                        windows.after(self.pools, event.attempts)
                     yield event
         except RouteFailed as exc:
             self._record(request, route, turn_id, started, failed=exc)
+            windows.after(self.pools, exc.attempts)
             raise TurnFailed(turn_id, exc) from None
 
     async def complete(self, request: TurnRequest) -> TurnResult:
@@ -216,6 +273,8 @@ class Runtime:
                 billing=answered.billing,
                 input_tokens=result.usage.input_tokens if result.usage else None,
                 output_tokens=result.usage.output_tokens if result.usage else None,
+                cached_tokens=result.usage.cached_tokens if result.usage else None,
+                reasoning_tokens=result.usage.reasoning_tokens if result.usage else None,
                 at=now,
             )
         )
@@ -223,6 +282,19 @@ class Runtime:
             answer = Message("assistant", result.text, tool_calls=result.tool_calls)
             new = [_stored(m) for m in (*request.messages, answer)]
             self.state.sessions.append(request.session, turn_id, new, now=now)
+
+
+def conversation_key(request: TurnRequest, turn_id: str) -> str:
+    """What keeps a conversation on one profile and its provider session id stable: the
+    caller's named conversation, else its session, else the API's ``user``, else the turn
+    itself (a Responses chain names its first turn as its conversation)."""
+    if request.conversation:
+        return request.conversation  # named by the gateway, in its own namespace
+    if request.session:
+        return f"session:{request.session}"
+    if request.options.user:
+        return f"user:{request.options.user}"
+    return f"turn:{turn_id}"
 
 
 def _outcome(result: TurnResult | None, gone: tuple[AttemptRecord, ...] | None) -> str:

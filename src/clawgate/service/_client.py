@@ -46,6 +46,19 @@ class GatewayClient:
         probes: list[dict[str, Any]] = response.json()["probes"]
         return probes
 
+    def reset_health(self, profile: str | None, model: str | None) -> list[dict[str, Any]]:
+        """`models health reset`, run inside the gateway: the marks it cleared."""
+        asked = {k: v for k, v in (("profile", profile), ("model", model)) if v is not None}
+        response = httpx.post(
+            self.base_url + "/control/health/reset",
+            params=asked,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        cleared: list[dict[str, Any]] = response.json()["cleared"]
+        return cleared
+
     def reload(self) -> dict[str, Any]:
         body: dict[str, Any] = self._call("POST", "/control/reload").json()
         return body
