@@ -1,15 +1,27 @@
-"""What the gateway adds on top of the model it relays: a minimal upstream on loopback (the
-tests' fake model API), called directly and through a running `clawgate gateway run`.
+"""What the gateway adds on top of the model it relays, seen from outside: an upstream that is
+not the bottleneck, called directly and through a running `clawgate gateway run`, the same
+requests from the same client, interleaved round by round.
 
-    .venv/bin/python bench/overhead.py [--requests N] [--concurrency C] [--tokens T]
-                                       [--gateway-src DIR]
+    .venv/bin/python bench/overhead.py [--rounds R] [--requests N] [--tokens T]
+                                       [--workers W] [--gateway-src DIR]
 
-Prints a table: added latency p50/p99 at concurrency 1, throughput at concurrency C, streaming
-time-to-first-token with and without the gateway, and the gateway's RSS idle and after load;
-and whether the gateway asked the upstream for a streamed answer when its caller did not.
-``--tokens`` makes each answer that many deltas long (a long answer is where relaying a stream
-costs); ``--gateway-src`` runs another checkout's ``src/`` as the gateway, to compare before
-and after a change. Asserts nothing.
+Needs ``hey`` (a load generator written in Go, so the client is not the bottleneck either):
+``sudo apt-get install -y hey`` on Debian/Ubuntu, or ``go install github.com/rakyll/hey@latest``.
+Without it the bench stops and says so rather than guessing with a Python client.
+
+The upstream is a static responder in its own process: raw asyncio, no HTTP framework, every
+answer precomputed (a JSON chat completion, or the whole SSE stream written at once, unpaced).
+Its own req/s is measured first, so the table shows it is not what limits the gateway.
+
+Prints, as the median over the rounds (min-max in brackets):
+- latency at concurrency 1 (p50, p99): non-streamed; streamed to the first token and to the
+  end of the answer; measured with one keep-alive socket per path (a blocking client that
+  costs microseconds), direct and through the gateway, and what the gateway adds;
+- throughput with ``hey`` at concurrency 1, 8, 32, 128 (non-streamed), and its ratio to direct;
+- the gateway's RSS idle and after load.
+``--workers`` passes ``--workers W`` to the gateway (needs a gateway that has it);
+``--gateway-src`` runs another checkout's ``src/`` as the gateway, to compare before and after
+a change. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -17,33 +29,213 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-
-import httpx
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from tests.fakes.model_api import FakeModelAPI, Reply, Seen, chat_frames, chat_json, stream
-from tests.gateway.running import start_gateway
+from tests.gateway.running import config, start_gateway
 
 BODY = {"model": "up/m", "messages": [{"role": "user", "content": "Say hello."}]}
+CONCURRENCY = (1, 8, 32, 128)
+HEY_HINT = (
+    "bench/overhead.py needs `hey` (a load generator that is not Python): "
+    "sudo apt-get install -y hey  (or: go install github.com/rakyll/hey@latest)"
+)
 
 
-def answers(tokens: int) -> Callable[[Seen], Reply]:
-    """Every answer ``tokens`` deltas long, streamed or as one JSON body as asked."""
-    parts = ("tok ",) * tokens
+# --- the upstream: a static responder --------------------------------------------------------
 
-    def answer(seen: Seen) -> Reply:
-        if isinstance(seen.body, dict) and seen.body.get("stream") is True:
-            return stream(chat_frames(parts).all())
-        return Reply(body=chat_json(parts))
 
-    return answer
+def _answers(tokens: int) -> tuple[bytes, bytes]:
+    """The two precomputed responses: a chat completion, and the same answer as an SSE
+    stream (``tokens`` deltas, a usage chunk, ``[DONE]``)."""
+    base = {"id": "chatcmpl-bench", "created": 1741569952, "model": "m"}
+    whole = {
+        **base,
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "tok " * tokens},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": tokens, "total_tokens": 12 + tokens},
+    }
+
+    def chunk(delta: dict[str, Any], reason: str | None = None, **more: Any) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": reason}
+        body = {**base, "object": "chat.completion.chunk", "choices": [choice], **more}
+        return f"data: {json.dumps(body)}\n\n"
+
+    frames = [chunk({"role": "assistant", "content": ""})]
+    frames += [chunk({"content": "tok "}) for _ in range(tokens)]
+    frames.append(chunk({}, "stop"))
+    frames.append(
+        f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [], 'usage': whole['usage']})}\n\n"  # noqa: E501
+    )
+    frames.append("data: [DONE]\n\n")
+
+    def response(content_type: str, body: bytes) -> bytes:
+        head = (
+            "HTTP/1.1 200 OK\r\n"
+            f"content-type: {content_type}\r\n"
+            f"content-length: {len(body)}\r\n"
+            "\r\n"
+        )
+        return head.encode() + body
+
+    return (
+        response("application/json", json.dumps(whole).encode()),
+        response("text/event-stream", "".join(frames).encode()),
+    )
+
+
+class _Responder(asyncio.Protocol):
+    """HTTP/1.1 keep-alive with Content-Length request bodies: enough for hey, httpx and the
+    gateway, and nothing more, so that it answers in microseconds."""
+
+    def __init__(self, whole: bytes, streamed: bytes) -> None:
+        self.whole, self.streamed = whole, streamed
+        self.buffer = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head = self.buffer[:end].lower()
+            match = re.search(rb"content-length:\s*(\d+)", head)
+            size = int(match.group(1)) if match else 0
+            if len(self.buffer) < end + 4 + size:
+                return
+            body = self.buffer[end + 4 : end + 4 + size]
+            self.buffer = self.buffer[end + 4 + size :]
+            streamed = re.search(rb'"stream"\s*:\s*true', body) is not None
+            self.transport.write(self.streamed if streamed else self.whole)
+
+
+def serve_upstream(tokens: int) -> None:
+    """Run the responder on a free loopback port; print the port, serve until killed."""
+    whole, streamed = _answers(tokens)
+
+    async def run() -> None:
+        server = await asyncio.get_running_loop().create_server(
+            lambda: _Responder(whole, streamed), "127.0.0.1", 0, backlog=1024
+        )
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await server.serve_forever()
+
+    try:
+        import uvloop  # type: ignore[import-not-found]  # faster still, when installed
+    except ImportError:
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
+
+
+# --- the clients -----------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive socket and a blocking loop: the same client for both paths, cheap
+    enough that the time measured is the server's."""
+
+    CONTENT = re.compile(rb'"(?:content|text)"\s*:\s*"[^"]')
+
+    def __init__(self, url: str, path: str, token: str | None) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.address = (host, int(port))
+        self.connect()
+        auth = f"authorization: Bearer {token}\r\n" if token else ""
+
+        def request(body: dict[str, Any]) -> bytes:
+            data = json.dumps(body).encode()
+            head = (
+                f"POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\n{auth}"
+                f"content-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n"
+            )
+            return head.encode() + data
+
+        self.plain, self.streamed = request(BODY), request({**BODY, "stream": True})
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection(self.address)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def call(self, stream: bool) -> tuple[float, float]:
+        """(first token, end) in seconds; for a non-streamed answer both are the end."""
+        try:
+            return self._call(stream)
+        except (RuntimeError, ConnectionError):
+            # A server closes a kept-alive connection left idle (uvicorn after 5 s, while hey
+            # ran): a new one, and the call again, untimed by the old.
+            self.close()
+            self.connect()
+            return self._call(stream)
+
+    def _call(self, stream: bool) -> tuple[float, float]:
+        start = time.perf_counter()
+        self.sock.sendall(self.streamed if stream else self.plain)
+        buffer = b""
+        first = 0.0
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                raise RuntimeError("the server closed the connection")
+            buffer += data
+            if not first and self.CONTENT.search(buffer):
+                first = time.perf_counter() - start
+            if _complete(buffer):
+                end = time.perf_counter() - start
+                if not buffer.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError(buffer[:300].decode(errors="replace"))
+                return (first or end) if stream else end, end
+
+
+def _complete(buffer: bytes) -> bool:
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    head = buffer[:end].lower()
+    match = re.search(rb"content-length:\s*(\d+)", head)
+    if match:
+        return len(buffer) >= end + 4 + int(match.group(1))
+    return buffer.endswith(b"0\r\n\r\n")  # chunked: the last chunk
+
+
+def hey(url: str, n: int, concurrency: int, token: str | None) -> float:
+    """Requests per second, non-streamed, from ``hey`` with keep-alive."""
+    args = ["hey", "-n", str(n), "-c", str(concurrency), "-m", "POST", "-T", "application/json"]
+    args += ["-d", json.dumps(BODY)]
+    if token:
+        args += ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    codes = re.findall(r"\[(\d{3})\]\s+(\d+) responses", out)
+    if any(code != "200" for code, _ in codes) or "Error distribution" in out:
+        raise RuntimeError(f"hey saw errors from {url}:\n{out[out.find('Status code') :]}")
+    match = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    if match is None:
+        raise RuntimeError(f"hey said nothing usable:\n{out}")
+    return float(match.group(1))
+
+
+# --- the run ---------------------------------------------------------------------------------
 
 
 def rss_mib(pid: int) -> float:
@@ -53,112 +245,138 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def latencies(
-    http: httpx.AsyncClient, url: str, n: int, headers: dict[str, str]
-) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        response = await http.post(url, json=BODY, headers=headers)
-        response.raise_for_status()
-        out.append(time.perf_counter() - start)
-    return out
+def tree_rss_mib(pid: int) -> float:
+    """The gateway's RSS with its worker processes, if it has any."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = children.read_text().split() if children.exists() else []
+    return rss_mib(pid) + sum(tree_rss_mib(int(kid)) for kid in kids)
 
 
-async def throughput(
-    http: httpx.AsyncClient, url: str, n: int, concurrency: int, headers: dict[str, str]
-) -> float:
-    queue = list(range(n))
-
-    async def worker() -> None:
-        while queue:
-            queue.pop()
-            (await http.post(url, json=BODY, headers=headers)).raise_for_status()
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return n / (time.perf_counter() - start)
+def bench_config(up_url: str) -> dict[str, Any]:
+    """The tests' gateway config, with deadlines a queue of 128 callers does not reach on
+    2 cores (the tests' 2 s would turn waiting into 504s and measure those)."""
+    document = config(up_url)
+    for provider in document["models"]["providers"].values():
+        provider["timeouts"] = {"connect": 10, "firstToken": 60, "idle": 60, "total": 120}
+    return document
 
 
-async def first_token(
-    http: httpx.AsyncClient, url: str, n: int, headers: dict[str, str]
-) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        seen: float | None = None
-        async with http.stream("POST", url, json={**BODY, "stream": True}, headers=headers) as r:
-            async for line in r.aiter_lines():  # read to the end, note the first text
-                if seen is None and _has_text(line):
-                    seen = time.perf_counter() - start
-        assert seen is not None
-        out.append(seen)
-    return out
+def pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] * 1000
 
 
-def _has_text(line: str) -> bool:
-    if not line.startswith("data: {"):
-        return False
-    choices = json.loads(line[len("data: ") :]).get("choices") or [{}]
-    return bool(choices[0].get("delta", {}).get("content"))
+def spread(values: list[float], fmt: str = ".2f") -> str:
+    return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}]"
 
 
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
+def main(args: argparse.Namespace) -> None:
+    if shutil.which("hey") is None:
+        sys.exit(HEY_HINT)
+    upstream = subprocess.Popen(
+        [sys.executable, __file__, "--serve-upstream", "--tokens", str(args.tokens)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert upstream.stdout is not None
+        up_url = f"http://127.0.0.1:{int(upstream.stdout.readline())}"
+        run(args, up_url, upstream.pid)
+    finally:
+        upstream.kill()
+        upstream.wait()
 
 
-async def main(requests: int, concurrency: int, tokens: int, gateway_src: Path | None) -> None:
+def run(args: argparse.Namespace, up_url: str, up_pid: int) -> None:
+    direct_path = "/up/v1/chat/completions"
+    via_path = "/v1/chat/completions"
+    hey(up_url + direct_path, 2000, 32, None)  # warm
+    upstream_alone = [hey(up_url + direct_path, args.requests * 4, 32, None) for _ in range(3)]
+
     environ = {}
-    if gateway_src is not None:
-        # Another checkout's gateway: its own code, and the token through the environment
-        # (where an older version keeps its token may differ).
-        environ = {"PYTHONPATH": str(gateway_src), "CLAWGATE_GATEWAY_TOKEN": "cg-bench-token"}
-    with FakeModelAPI() as api, tempfile.TemporaryDirectory() as tmp:
-        api.default = answers(tokens)
-        running = start_gateway(Path(tmp) / "state", api, environ=environ)
-        process, gateway, token = running.process, running.url, running.token
+    if args.gateway_src is not None:
+        # Another checkout's gateway: its own code, and the token through the environment.
+        environ = {"PYTHONPATH": str(args.gateway_src), "CLAWGATE_GATEWAY_TOKEN": "cg-bench-token"}
+    extra = ("--workers", str(args.workers)) if args.workers > 1 else ()
+    figures: dict[str, list[float]] = {}
+
+    def note(name: str, value: float) -> None:
+        figures.setdefault(name, []).append(value)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        running = start_gateway(
+            Path(tmp) / "state",
+            cast(Any, None),
+            *extra,
+            environ=environ,
+            document=bench_config(up_url),
+        )
+        gw_pid, token = running.process.pid, running.token
         try:
-            direct_url = f"{api.url}/up/v1/chat/completions"
-            via_url = f"{gateway}/v1/chat/completions"
-            auth = {"Authorization": f"Bearer {token}"}
-            limits = httpx.Limits(max_connections=concurrency * 2)
-            async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-                await latencies(http, via_url, 20, auth)  # warm up both paths
-                await latencies(http, direct_url, 20, {})
-                idle = rss_mib(process.pid)
-                direct = await latencies(http, direct_url, requests, {})
-                api.seen.clear()
-                via = await latencies(http, via_url, requests, auth)
-                relayed = sum(1 for s in api.seen if isinstance(s.body, dict) and s.body["stream"])
-                tput_direct = await throughput(http, direct_url, requests, concurrency, {})
-                tput_via = await throughput(http, via_url, requests, concurrency, auth)
-                ttft_direct = await first_token(http, direct_url, requests // 4, {})
-                ttft_via = await first_token(http, via_url, requests // 4, auth)
-                loaded = rss_mib(process.pid)
+            direct = Client(up_url, direct_path, None)
+            via = Client(running.url, via_path, token)
+            try:
+                for client in (direct, via):  # warm both paths
+                    for _ in range(50):
+                        client.call(False)
+                        client.call(True)
+                note("rss idle", tree_rss_mib(gw_pid))
+                for _ in range(args.rounds):
+                    for side, client in (("direct", direct), ("gateway", via)):
+                        client.close()  # a fresh connection, warmed, for each figure
+                        client.connect()
+                        for _ in range(20):
+                            client.call(False)
+                        plain = [client.call(False)[1] for _ in range(args.requests)]
+                        streamed = [client.call(True) for _ in range(args.requests)]
+                        note(f"{side} plain p50", pct(plain, 50))
+                        note(f"{side} plain p99", pct(plain, 99))
+                        note(f"{side} first p50", pct([s[0] for s in streamed], 50))
+                        note(f"{side} end p50", pct([s[1] for s in streamed], 50))
+                    for c in CONCURRENCY:
+                        n = max(args.requests * 2, c * 20)
+                        note(f"direct c{c}", hey(up_url + direct_path, n, c, None))
+                        note(f"gateway c{c}", hey(running.url + via_path, n, c, token))
+                note("rss loaded", tree_rss_mib(gw_pid))
+            finally:
+                direct.close()
+                via.close()
         finally:
             running.stop()
+
     print(
-        f"{requests} requests, concurrency {concurrency}, answers of {tokens} deltas, "
-        "fake upstream on loopback, 2 cores"
+        f"{args.rounds} interleaved rounds of {args.requests} calls per latency figure; answers "
+        f"of {args.tokens} deltas; gateway workers: {args.workers}; median [min-max] over rounds"
     )
-    print(f"non-streamed calls the gateway sent upstream streamed: {relayed} of {len(via)}")
-    print(f"{'':28}{'direct':>10}{'gateway':>10}{'added':>10}")
-    for name, d, g in (
-        ("latency p50 (ms)", pct(direct, 50), pct(via, 50)),
-        ("latency p99 (ms)", pct(direct, 99), pct(via, 99)),
-        ("first token p50 (ms)", pct(ttft_direct, 50), pct(ttft_via, 50)),
+    print(f"upstream alone (hey, c=32): {spread(upstream_alone, '.0f')} req/s")
+    print(f"{'':30}{'direct':>22}{'through clawgate':>22}{'added':>10}")
+    for label, key in (
+        ("non-streamed c=1 p50 (ms)", "plain p50"),
+        ("non-streamed c=1 p99 (ms)", "plain p99"),
+        ("streamed first token p50 (ms)", "first p50"),
+        ("streamed end p50 (ms)", "end p50"),
     ):
-        print(f"{name:28}{d:10.2f}{g:10.2f}{g - d:10.2f}")
-    print(f"{f'throughput c={concurrency} (req/s)':28}{tput_direct:10.0f}{tput_via:10.0f}")
-    print(f"{'gateway RSS (MiB)':28}{'idle':>10}{idle:10.1f}")
-    print(f"{'':28}{'loaded':>10}{loaded:10.1f}")
+        d, g = figures[f"direct {key}"], figures[f"gateway {key}"]
+        added = statistics.median(g) - statistics.median(d)
+        print(f"{label:30}{spread(d):>22}{spread(g):>22}{added:+10.2f}")
+    print(f"{'throughput (req/s, hey)':30}{'direct':>22}{'through clawgate':>22}{'ratio':>10}")
+    for c in CONCURRENCY:
+        d, g = figures[f"direct c{c}"], figures[f"gateway c{c}"]
+        ratio = statistics.median(g) / statistics.median(d)
+        print(f"{f'  concurrency {c}':30}{spread(d, '.0f'):>22}{spread(g, '.0f'):>22}{ratio:10.1%}")
+    idle, loaded = figures["rss idle"][0], figures["rss loaded"][0]
+    print(f"gateway RSS (MiB): idle {idle:.1f}, loaded {loaded:.1f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=300, help="calls per latency figure")
     parser.add_argument("--tokens", type=int, default=3, help="deltas per answer")
+    parser.add_argument("--workers", type=int, default=1, help="gateway processes")
     parser.add_argument("--gateway-src", type=Path, help="run this src/ as the gateway")
+    parser.add_argument("--serve-upstream", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.concurrency, args.tokens, args.gateway_src))
+    if args.serve_upstream:
+        serve_upstream(args.tokens)
+    else:
+        main(args)

@@ -17,3 +17,12 @@ if command -v npm >/dev/null; then
 else
     echo "note: npm not found; the tests that need tests/servers will not run" >&2
 fi
+
+# The load generator bench/overhead.py drives (`hey`, written in Go: the client is never
+# the bottleneck). Debian/Ubuntu package; the bench refuses to run without it.
+if ! command -v hey >/dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get install -y hey >/dev/null ||
+        echo "note: could not install hey (apt-get install -y hey); bench/overhead.py needs it" >&2
+fi

@@ -4,19 +4,23 @@ and the one place where user errors become a message and an exit code."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
-from clawgate.config import LoadedConfig, Paths, load_config, process_environment
 from clawgate.errors import ClawgateError
-from clawgate.vault import Vault
+
+if TYPE_CHECKING:  # imported when used: `clawgate --help` needs neither (cli/__init__.py)
+    from clawgate.config import LoadedConfig
+    from clawgate.vault import Vault
 
 
 class App:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        from clawgate.config import Paths, process_environment
+
         self.env: Mapping[str, str] = process_environment() if env is None else env
         self.paths = Paths.from_env(self.env)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -29,6 +33,8 @@ class App:
     @property
     def config(self) -> LoadedConfig:
         if self._config is None:
+            from clawgate.config import load_config
+
             self._config = load_config(self.paths.config_file, self.env)
             for warning in self._config.warnings:
                 self.err.print(f"[yellow]warning:[/] {escape(str(warning))}")
@@ -37,6 +43,8 @@ class App:
     @property
     def vault(self) -> Vault:
         if self._vault is None:
+            from clawgate.vault import Vault
+
             self._vault = Vault.open(self.paths.state_dir, self.env)
         return self._vault
 

@@ -38,7 +38,7 @@ from clawgate.service import (
 from clawgate.state import State
 from clawgate.vault import Vault
 
-__all__ = ["serve", "server_config"]
+__all__ = ["loop_factory", "serve", "server_config"]
 
 GRACE_SECONDS = 30.0
 
@@ -52,8 +52,15 @@ def _loopback(host: str) -> bool:
         return False
 
 
+_serving: list[uvicorn.Server] = []  # the server of this process, once made
+
+
 def _stopped(signum: int, frame: object) -> None:
-    """The stop was asked for and is already done."""
+    """A stop asked for outside uvicorn's own handlers: before they are installed (the
+    runtime file already says the gateway is up), or after, re-raised by uvicorn when it is
+    done. Either way the server is told to stop; a signal that came early is never lost."""
+    for server in _serving:
+        server.should_exit = True
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -69,6 +76,17 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.close()
         raise
     return listener
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's event loop where it is installed (a runtime dependency where it has wheels):
+    socket writes and scheduling in libuv cost the relay a fraction of the stdlib loop's
+    (README, "Performance"). Elsewhere the stdlib loop, which serves the same."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
 
 
 def server_config(
@@ -112,7 +130,8 @@ def serve(
     # so the cleanup below runs and a requested stop exits 0.
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        asyncio.run(_run(paths, env, bind=bind, port=port, grace=grace, on_ready=on_ready))
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(_run(paths, env, bind=bind, port=port, grace=grace, on_ready=on_ready))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -150,12 +169,15 @@ async def _run(
         ) from None
     gateway.port = listener.getsockname()[1]
     config = server_config(create_app(gateway), gateway.config.settings, grace=grace)
+    server = uvicorn.Server(config)
+    _serving.append(server)
     facts = {"pid": os.getpid(), "bind": bind, "port": gateway.port}
     write_atomic(runtime_file(paths), json.dumps(facts).encode())
-    if on_ready:
-        on_ready(facts)
     try:
-        await uvicorn.Server(config).serve(sockets=[listener])
+        if on_ready:
+            on_ready(facts)
+        await server.serve(sockets=[listener])
     finally:
+        _serving.remove(server)
         await gateway.aclose()
         state.close()

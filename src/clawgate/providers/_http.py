@@ -34,6 +34,13 @@ log = logging.getLogger("clawgate.providers")
 # The Chat Completions end marker, ``data: [DONE]``, as an event of its own.
 DONE: dict[str, Any] = {"type": "[DONE]"}
 
+# httpx's defaults keep 20 idle connections of at most 100 open: past 20 calls at once, every
+# answer closed a connection and the next call paid a new TCP (and TLS) handshake; past 100,
+# calls queued for a connection until the pool timeout failed them as 504s (bench/streams.py:
+# 900 of 1,000 streams held at once). No cap: the turns in flight bound the connections; keep
+# up to 100 of them idle.
+UPSTREAM_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+
 
 class HttpTransport:
     def __init__(
@@ -56,6 +63,7 @@ class HttpTransport:
                 # No read limit here: Deadlines bounds each read by first token / idle / total.
                 timeout=httpx.Timeout(connect=connect, read=None, write=connect, pool=connect),
                 headers={"User-Agent": f"clawgate/{__version__}"},
+                limits=UPSTREAM_LIMITS,
             )
         return self._client
 
