@@ -67,7 +67,7 @@ async def local_gateway(
     app = create_app(gateway)
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app),
-        base_url="http://gateway",
+        base_url="http://localhost",
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     try:

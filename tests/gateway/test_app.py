@@ -63,7 +63,7 @@ async def test_every_route_but_healthz_wants_the_token(
 ) -> None:
     headers = {"authorization": authorization} if authorization else {}
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(local.app), base_url="http://gateway", headers=headers
+        transport=httpx.ASGITransport(local.app), base_url="http://localhost", headers=headers
     ) as stranger:
         for method, path in ROUTES:
             answer = await stranger.request(method, path, json=ask())

@@ -27,7 +27,7 @@ async def local(tmp_path: Path, api: FakeModelAPI) -> AsyncIterator[Local]:
 async def anonymous(local: Local) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the same app that sends no token of its own."""
     transport = httpx.ASGITransport(local.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 

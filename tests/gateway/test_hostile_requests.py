@@ -461,7 +461,7 @@ def test_a_real_server_answers_all_of_it_and_logs_no_traceback(
             address = urlsplit(running.url)
             with socket.create_connection((address.hostname, address.port)) as gone:
                 gone.sendall(
-                    b"POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\n"
+                    b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
                     + f"Authorization: Bearer {running.token}\r\n".encode()
                     + b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
                     + b'{"model": "clawg'

@@ -59,14 +59,14 @@ def answer(raw: bytes) -> tuple[int, dict[str, str], Any]:
 
 def request_head(path: str, length: int) -> bytes:
     return (
-        f"POST {path} HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer {TOKEN}\r\n"
+        f"POST {path} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {TOKEN}\r\n"
         f"content-type: application/json\r\ncontent-length: {length}\r\n\r\n"
     ).encode()
 
 
 async def test_half_the_headers_is_a_408_and_the_connection_closed(server: Served) -> None:
     client = await server.connect()
-    await client.send(b"POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\nauthoriza")
+    await client.send(b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\nauthoriza")
     status, headers, body = answer(await to_the_end(client))
     assert (status, headers["connection"]) == (408, "close")
     assert body["error"]["code"] == "request_timeout"
@@ -111,7 +111,7 @@ async def test_each_request_on_a_kept_alive_connection_has_its_own_deadline(
     client = await server.connect()
     received = b""
     for _ in range(3):  # whole requests, one after the other, are answered
-        await client.send(b"GET /healthz HTTP/1.1\r\nhost: gateway\r\n\r\n")
+        await client.send(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n")
         with anyio.fail_after(BOUND):
             while not received.endswith(b'{"ok":true}'):
                 received += await client.receive()

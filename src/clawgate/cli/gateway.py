@@ -11,12 +11,13 @@ import httpx
 
 from clawgate.cli._app import App, pass_app
 from clawgate.cli._telegram_line import telegram_line
+from clawgate.cli.gateway_keys import keys_group
 from clawgate.config import ConfigError
 from clawgate.errors import ClawgateError
-from clawgate.gateway import serve
 from clawgate.service import (
     EX_CONFIG,
     UNIT_NAME,
+    configure_logging,
     gateway_token,
     install_unit,
     running_gateway,
@@ -52,6 +53,8 @@ def run(app: App, bind: str | None, port: int | None) -> None:
     host = bind or settings.gateway.bind
 
     def ready(facts: dict[str, Any]) -> None:
+        # Here, not earlier: uvicorn's Config replaces the logging setup it finds.
+        configure_logging(app.paths.logs_dir, secrets=[gateway_token(app.vault, app.env).reveal()])
         app.err.print(
             f"clawgate gateway listening on http://{facts['bind']}:{facts['port']} "
             f"(pid {facts['pid']}); Ctrl-C or SIGTERM stops it",
@@ -59,6 +62,10 @@ def run(app: App, bind: str | None, port: int | None) -> None:
         )
 
     port = settings.gateway.port if port is None else port
+    # Imported here: the server (starlette, uvicorn, the providers) is for this command only,
+    # not for the commands that import tell_gateway from this module.
+    from clawgate.gateway import serve
+
     serve(app.paths, app.env, bind=host, port=port, on_ready=ready)
     app.err.print("clawgate gateway stopped", highlight=False)  # on SIGTERM or Ctrl-C
 
@@ -176,3 +183,6 @@ def restart(app: App) -> None:
     stop_gateway(app.paths)
     pid = start_background(app.paths, app.env)
     click.echo(f"restarted: pid {pid}")
+
+
+gateway_group.add_command(keys_group)

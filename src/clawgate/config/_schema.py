@@ -89,8 +89,19 @@ class Timeouts(_Section):
     total: float = Field(default=300, gt=0)
 
 
+class ModelCost(_Section):
+    """Prices in dollars per million tokens, as OpenClaw's model entry spells them: `clawgate
+    usage` estimates what metered turns cost from them (`cacheWrite` is taken, not used)."""
+
+    input: float = Field(default=0, ge=0)
+    output: float = Field(default=0, ge=0)
+    cache_read: float | None = Field(default=None, ge=0)  # cached input; else input's price
+    cache_write: float = Field(default=0, ge=0)
+
+
 class ProviderModel(_Section):
     id: str = Field(min_length=1)
+    cost: ModelCost | None = None  # for the usage estimate of metered turns
     context_window: int | None = Field(default=None, gt=0)
     # What the model can do, where it differs from its provider's defaults (OpenClaw's model
     # entry spells the first two the same way): a turn that needs more skips the model.
@@ -146,6 +157,21 @@ class GatewaySettings(_Section):
     # connection that takes longer is answered 408 and closed).
     header_timeout: float = Field(default=10, gt=0)
     body_timeout: float = Field(default=30, gt=0)
+    # Host names (besides the bind address and localhost) a request may name, and browser
+    # origins that may call the gateway cross-origin (`gateway._hosts`: DNS rebinding, CORS).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    cors: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _origins_are_origins(self) -> GatewaySettings:
+        for origin in self.cors:
+            scheme, sep, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+                raise ValueError(
+                    f"cors: {origin!r} is not an origin; write it as scheme://host[:port], "
+                    'e.g. "https://app.example.com"'
+                )
+        return self
 
 
 TELEGRAM_API = "https://api.telegram.org"
@@ -188,6 +214,12 @@ class ChannelsSettings(_Section):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
 
 
+class RoutingSettings(_Section):
+    # A stream that breaks after content is continued by a candidate (docs/routing.md,
+    # "Resumable streams"); "off" ends it with an explicit error.
+    resume: Literal["auto", "off"] = "auto"
+
+
 class Settings(_Section):
     """The whole of ``clawgate.json``; an empty file means every default."""
 
@@ -196,3 +228,4 @@ class Settings(_Section):
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)

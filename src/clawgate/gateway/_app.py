@@ -18,6 +18,7 @@ from starlette.routing import Route
 from clawgate.gateway import (
     _anthropic_routes,
     _control,
+    _control_usage,
     _embeddings_routes,
     _openai_routes,
     _responses_routes,
@@ -25,8 +26,10 @@ from clawgate.gateway import (
 )
 from clawgate.gateway._boundary import Boundary
 from clawgate.gateway._disconnect import HangUp
-from clawgate.gateway._guard import TokenGuard
+from clawgate.gateway._guard import TokenGuard, out_of_scope
+from clawgate.gateway._hosts import HostGuard
 from clawgate.gateway._http import MAX_BODY
+from clawgate.gateway._keys import OutOfScope
 from clawgate.gateway._state import Gateway
 from clawgate.gateway._surface import surface_error
 
@@ -48,13 +51,23 @@ def create_app(gateway: Gateway) -> Starlette:
             *_anthropic_routes.ROUTES,
             *_embeddings_routes.ROUTES,
             *_control.ROUTES,
+            *_control_usage.ROUTES,
             *_telegram_webhook.ROUTES,  # Telegram's own secret header, not the token
         ],
         # Outermost: a failure anywhere inside, the token check's included, is answered.
+        # Then: Host and Origin (`_hosts`: DNS rebinding, CORS), before anything is served.
         # Then: a client that hangs up before its answer cancels its request (`_disconnect`).
-        middleware=[Middleware(Boundary), Middleware(HangUp), Middleware(TokenGuard)],
-        exception_handlers={404: _not_found, 405: _not_allowed},
+        middleware=[
+            Middleware(Boundary),
+            Middleware(HostGuard),
+            Middleware(HangUp),
+            Middleware(TokenGuard),
+        ],
+        exception_handlers={404: _not_found, 405: _not_allowed, OutOfScope: out_of_scope},
     )
+    # A path that differs by a slash is a 404, never a redirect: API clients do not follow
+    # one, and Starlette's would name a host the Host check refuses.
+    app.router.redirect_slashes = False
     app.state.gateway = gateway
     return app
 

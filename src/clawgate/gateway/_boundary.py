@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clawgate.gateway._surface import surface_error
+from clawgate.service import REQUEST_ID
 
 __all__ = ["REQUEST_ID_HEADER", "Boundary"]
 
@@ -42,6 +43,8 @@ class Boundary:
             await self.app(scope, receive, send)
             return
         started = False
+        request_id = uuid.uuid4().hex  # on every log line of this request (`service._logs`)
+        REQUEST_ID.set(request_id)  # the ASGI server runs each request in a context of its own
 
         async def watched(message: MutableMapping[str, Any]) -> None:
             nonlocal started
@@ -55,7 +58,6 @@ class Boundary:
             if _gone(exc):
                 log.debug("client went away: %s %r", scope["method"], scope["path"])
                 return
-            request_id = uuid.uuid4().hex
             log.error(
                 "internal error, request %s: %s %r%s",  # %r: a path may hold a newline
                 request_id,

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from clawgate.config import MAX_BODY_BYTES, Settings
 from clawgate.gateway._body import read_json
+from clawgate.gateway._keys import check_scope
 from clawgate.gateway._openai import DEFAULT_MODELS, RequestError, error_body, status_for
 from clawgate.gateway._state import Gateway
 from clawgate.routing import RoutingError, requested_ref
@@ -66,6 +67,7 @@ def check_refs(settings: Settings, model: str | None, models: Sequence[str] = ()
         _check_model(settings, ref, f"models.{index}")
     if model is not None and model not in DEFAULT_MODELS:
         _check_model(settings, model, "model")
+    check_scope(settings, model, models)  # a client key's --models: a 403 (`_guard`)
 
 
 def _check_model(settings: Settings, ref: str, param: str) -> None:
@@ -119,4 +121,7 @@ def answer_facts(who: Answering | TurnResult) -> dict[str, Any]:
     }
     if who.dropped:
         facts["dropped"] = list(who.dropped)
+    if isinstance(who, TurnResult) and who.resumed_at is not None:
+        # The stream broke and this candidate continued it (docs/routing.md).
+        facts["resumed"] = {"at": who.resumed_at, "model": who.model, "profile": who.profile}
     return facts

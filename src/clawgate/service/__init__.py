@@ -3,6 +3,20 @@ client), its bearer token, and running it as a service (a systemd user unit, or 
 process). The CLI, status and doctor use this; none of it is the server (`clawgate.gateway`)."""
 
 from clawgate.service._client import GatewayClient, running_gateway
+from clawgate.service._client_keys import (
+    KEY_PREFIX,
+    ClientKey,
+    ClientKeyError,
+    ClientKeyStore,
+    check_key_name,
+)
+from clawgate.service._logs import (
+    LOG_FILE,
+    REQUEST_ID,
+    TURN_ID,
+    close_logging,
+    configure_logging,
+)
 from clawgate.service._runtime_file import (
     AlreadyRunning,
     GatewayError,
@@ -24,12 +38,22 @@ from clawgate.service._unit import stop as stop_gateway
 
 __all__ = [
     "EX_CONFIG",
+    "KEY_PREFIX",
+    "LOG_FILE",
+    "REQUEST_ID",
     "TOKEN_ENV",
     "TOKEN_SECRET",
+    "TURN_ID",
     "UNIT_NAME",
     "AlreadyRunning",
+    "ClientKey",
+    "ClientKeyError",
+    "ClientKeyStore",
     "GatewayClient",
     "GatewayError",
+    "check_key_name",
+    "close_logging",
+    "configure_logging",
     "gateway_token",
     "install_unit",
     "matches",

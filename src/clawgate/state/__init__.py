@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from clawgate.state._caller import CLIENT_KEY
 from clawgate.state._db import MIGRATIONS, Migration, open_db
 from clawgate.state._decisions import AttemptRecord, DecisionStore, TurnRecord
 from clawgate.state._health import HealthMark, HealthStore
@@ -14,17 +15,31 @@ from clawgate.state._responses import ResponseStore, StoredResponse
 from clawgate.state._sessions import SessionStore, StoredMessage
 from clawgate.state._telegram import ChatAccess, Pairing, PendingUpdate, TelegramStore
 from clawgate.state._usage import UsageRecord, UsageStore
+from clawgate.state._usage_report import (
+    GROUPINGS,
+    Grouping,
+    Price,
+    UsageReport,
+    UsageRow,
+    parse_since,
+    prices_from,
+    usage_report,
+)
 
 __all__ = [
+    "CLIENT_KEY",
+    "GROUPINGS",
     "MIGRATIONS",
     "AttemptRecord",
     "ChatAccess",
     "DecisionStore",
+    "Grouping",
     "HealthMark",
     "HealthStore",
     "Migration",
     "Pairing",
     "PendingUpdate",
+    "Price",
     "ProbeRecord",
     "ProbeStore",
     "ResponseStore",
@@ -35,8 +50,13 @@ __all__ = [
     "TelegramStore",
     "TurnRecord",
     "UsageRecord",
+    "UsageReport",
+    "UsageRow",
     "UsageStore",
     "open_db",
+    "parse_since",
+    "prices_from",
+    "usage_report",
 ]
 
 

@@ -190,6 +190,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        "0009_client_keys",
+        # The client key (`service._client_keys`) a gateway request came with, by name, on its
+        # turn and usage rows; NULL for the gateway's own token and for every other channel.
+        """
+        ALTER TABLE turns ADD COLUMN client_key TEXT;
+        ALTER TABLE usage ADD COLUMN client_key TEXT;
+        CREATE INDEX usage_by_key ON usage(client_key, at);
+        """,
+    ),
+    Migration(
+        "0010_usage_detail",
+        # Of the input, the tokens the provider's prompt cache served; of the output, those
+        # spent on reasoning (`providers.Usage`): `clawgate usage` reports and prices them.
+        """
+        ALTER TABLE usage ADD COLUMN cached_tokens INTEGER;
+        ALTER TABLE usage ADD COLUMN reasoning_tokens INTEGER;
+        """,
+    ),
 )
 
 

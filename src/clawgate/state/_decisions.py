@@ -12,6 +12,8 @@ import sqlite3
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from clawgate.state._caller import CLIENT_KEY
+
 __all__ = [
     "MAX_ATTEMPTS",
     "MAX_MESSAGE",
@@ -53,6 +55,7 @@ class TurnRecord:
     fallback: bool = False
     failure: str | None = None
     attempts: tuple[AttemptRecord, ...] = field(default=())
+    client_key: str | None = field(default_factory=CLIENT_KEY.get)  # the request's, if any
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -67,7 +70,8 @@ class DecisionStore:
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.execute(
                 "INSERT INTO turns (turn_id, session_key, requested, started_at, ended_at, "
-                "outcome, model, profile, fallback, failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "outcome, model, profile, fallback, failure, client_key) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     _name(turn.turn_id),
                     _name(turn.session_key),
@@ -79,6 +83,7 @@ class DecisionStore:
                     _name(turn.profile),
                     int(turn.fallback),
                     _name(turn.failure),
+                    _name(turn.client_key),
                 ),
             )
             self.conn.executemany(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from clawgate.state._caller import CLIENT_KEY
 
 __all__ = ["UsageRecord", "UsageStore"]
 
@@ -18,6 +20,9 @@ class UsageRecord:
     input_tokens: int | None
     output_tokens: int | None
     at: float
+    client_key: str | None = field(default_factory=CLIENT_KEY.get)  # the request's, if any
+    cached_tokens: int | None = None  # of the input, served from the provider's cache
+    reasoning_tokens: int | None = None  # of the output, spent on reasoning
 
 
 class UsageStore:
@@ -27,7 +32,8 @@ class UsageStore:
     def add(self, record: UsageRecord) -> None:
         self.conn.execute(
             "INSERT INTO usage (turn_id, provider, model, profile, billing, input_tokens, "
-            "output_tokens, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "output_tokens, at, client_key, cached_tokens, reasoning_tokens) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.turn_id,
                 record.provider,
@@ -37,12 +43,33 @@ class UsageStore:
                 record.input_tokens,
                 record.output_tokens,
                 record.at,
+                record.client_key,
+                record.cached_tokens,
+                record.reasoning_tokens,
             ),
         )
 
     def for_turn(self, turn_id: str) -> list[UsageRecord]:
         rows = self.conn.execute("SELECT * FROM usage WHERE turn_id = ?", (turn_id,)).fetchall()
         return [UsageRecord(**dict(row)) for row in rows]
+
+    def tokens_since(self, since: float) -> dict[str, int]:
+        """Tokens (input and output) each profile answered with since ``since``."""
+        rows = self.conn.execute(
+            "SELECT profile, SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) "
+            "FROM usage WHERE at >= ? GROUP BY profile",
+            (since,),
+        )
+        return {profile: int(total) for profile, total in rows.fetchall()}
+
+    def key_tokens_since(self, client_key: str, since: float) -> int:
+        """Tokens (input and output) answered for one client key since ``since``."""
+        row = self.conn.execute(
+            "SELECT SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) "
+            "FROM usage WHERE client_key = ? AND at >= ?",
+            (client_key, since),
+        ).fetchone()
+        return int(row[0] or 0)
 
     def last_used(self) -> dict[str, float]:
         """When each profile last answered a turn."""
