@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner, Result
 
@@ -32,16 +31,7 @@ def gateway(
 
 
 def _turn(gateway: RunningGateway, models: list[str]) -> str:
-    answer = httpx.post(
-        f"{gateway.url}/v1/chat/completions",
-        headers={"authorization": f"Bearer {gateway.token}"},
-        json={
-            "model": models[0],
-            "models": models,
-            "messages": [{"role": "user", "content": "hi"}],
-        },
-        timeout=30,
-    )
+    answer = gateway.chat(*models)
     assert answer.status_code == 200, answer.text
     return answer.headers["x-clawgate-turn"]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 from click.testing import CliRunner, Result
 
@@ -60,6 +61,19 @@ class RunningGateway:
 
     def client(self, token: str | None = None) -> openai.OpenAI:
         return openai.OpenAI(base_url=self.url + "/v1", api_key=token or self.token, max_retries=0)
+
+    def chat(self, *models: str) -> httpx.Response:
+        """A plain chat turn over ``models`` (the first, then the others as its chain)."""
+        return httpx.post(
+            f"{self.url}/v1/chat/completions",
+            headers={"authorization": f"Bearer {self.token}"},
+            json={
+                "model": models[0],
+                "models": list(models),
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+            timeout=30,
+        )
 
     def cli(self, *args: str, stdin: str | None = None) -> Result:
         return CliRunner().invoke(cli, list(args), obj=App(self.env), input=stdin)

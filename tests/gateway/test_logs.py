@@ -27,16 +27,7 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _turn(gateway: RunningGateway, models: list[str]) -> httpx.Response:
-    return httpx.post(
-        f"{gateway.url}/v1/chat/completions",
-        headers={"authorization": f"Bearer {gateway.token}"},
-        json={
-            "model": models[0],
-            "models": models,
-            "messages": [{"role": "user", "content": "hi"}],
-        },
-        timeout=30,
-    )
+    return gateway.chat(*models)
 
 
 def test_a_fallback_turn_is_logged_as_json_lines_each_with_its_request_and_turn(
