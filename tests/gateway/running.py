@@ -84,9 +84,15 @@ class RunningGateway:
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=60)
-        assert self.process.stderr is not None
-        self.process.stderr.close()
+        try:
+            code = self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # never left running past the test that started it
+            self.process.wait()
+            raise
+        finally:
+            assert self.process.stderr is not None
+            self.process.stderr.close()
         return code
 
 
