@@ -6,7 +6,7 @@ first is recorded as ``client_gone``, as a turn's is)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from clawgate.providers import EmbeddingRequest
 from clawgate.routing import (
@@ -17,8 +17,8 @@ from clawgate.routing import (
     RouteFailed,
     embedding_plan,
 )
-from clawgate.runtime._turn import CLIENT_GONE, Runtime, TurnFailed
-from clawgate.state import AttemptRecord, TurnRecord, UsageRecord
+from clawgate.runtime._turn import Runtime, TurnFailed, turn_record, usage_record
+from clawgate.state import AttemptRecord
 
 __all__ = ["EmbedRequest", "embed"]
 
@@ -76,33 +76,9 @@ def _record(
         return
     now = runtime.clock.now()
     runtime.state.decisions.record(
-        TurnRecord(
-            turn_id=turn_id,
-            session_key=None,
-            requested=route.plan.requested,
-            started_at=started,
-            ended_at=now,
-            outcome="succeeded" if result else CLIENT_GONE if gone is not None else "failed",
-            model=result.model if result else None,
-            profile=result.profile if result else None,
-            fallback=result.fallback if result else False,
-            failure=failed.code if failed else CLIENT_GONE if gone is not None else None,
-            attempts=result.attempts if result else failed.attempts if failed else gone or (),
-        )
+        turn_record(turn_id, route.plan.requested, started, now, result, failed, gone)
     )
-    if result is None:
-        return
-    provider, _, model = result.model.partition("/")
-    answered = next(c for c in route.plan.candidates if c.profile == result.profile)
-    runtime.state.usage.add(
-        UsageRecord(
-            turn_id=turn_id,
-            provider=provider,
-            model=model,
-            profile=result.profile,
-            billing=answered.billing,
-            input_tokens=result.usage.input_tokens if result.usage else None,
-            output_tokens=0,
-            at=now,
-        )
-    )
+    if result is not None:
+        # Embeddings have no output: 0 tokens, also when the provider reported no usage.
+        row = usage_record(turn_id, route.plan.candidates, result, now)
+        runtime.state.usage.add(replace(row, output_tokens=0))

@@ -16,7 +16,8 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from clawgate.auth import Broker
 from clawgate.catalog import Capability
@@ -29,6 +30,7 @@ from clawgate.providers import (
     Options,
     Providers,
     ProviderSource,
+    Usage,
     from_record,
     lookup,
     to_record,
@@ -245,39 +247,11 @@ class Runtime:
         if self.state is None:
             return
         now = self.clock.now()
-        self.state.decisions.record(
-            TurnRecord(
-                turn_id=turn_id,
-                session_key=request.session,
-                requested=route.requested,
-                started_at=started,
-                ended_at=now,
-                outcome=_outcome(result, gone),
-                model=result.model if result else None,
-                profile=result.profile if result else None,
-                fallback=result.fallback if result else False,
-                failure=failed.code if failed else CLIENT_GONE if gone is not None else None,
-                attempts=_attempts(result, failed, gone),
-            )
-        )
+        record = turn_record(turn_id, route.requested, started, now, result, failed, gone)
+        self.state.decisions.record(replace(record, session_key=request.session))
         if result is None:
             return
-        provider, _, model = result.model.partition("/")
-        answered = next(c for c in route.candidates if c.profile == result.profile)
-        self.state.usage.add(
-            UsageRecord(
-                turn_id=turn_id,
-                provider=provider,
-                model=model,
-                profile=result.profile,
-                billing=answered.billing,
-                input_tokens=result.usage.input_tokens if result.usage else None,
-                output_tokens=result.usage.output_tokens if result.usage else None,
-                cached_tokens=result.usage.cached_tokens if result.usage else None,
-                reasoning_tokens=result.usage.reasoning_tokens if result.usage else None,
-                at=now,
-            )
-        )
+        self.state.usage.add(usage_record(turn_id, route.candidates, result, now))
         if request.session:
             answer = Message("assistant", result.text, tool_calls=result.tool_calls)
             new = [_stored(m) for m in (*request.messages, answer)]
@@ -297,22 +271,73 @@ def conversation_key(request: TurnRequest, turn_id: str) -> str:
     return f"turn:{turn_id}"
 
 
-def _outcome(result: TurnResult | None, gone: tuple[AttemptRecord, ...] | None) -> str:
-    if result is not None:
-        return "succeeded"
-    return CLIENT_GONE if gone is not None else "failed"
+class Answered(Protocol):
+    """What a chat turn's result and an embeddings turn's have alike, for their records."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def profile(self) -> str: ...
+    @property
+    def fallback(self) -> bool: ...
+    @property
+    def usage(self) -> Usage | None: ...
+    @property
+    def attempts(self) -> tuple[AttemptRecord, ...]: ...
 
 
-def _attempts(
-    result: TurnResult | None,
+def turn_record(
+    turn_id: str,
+    requested: str | None,
+    started: float,
+    now: float,
+    result: Answered | None,
     failed: RouteFailed | None,
     gone: tuple[AttemptRecord, ...] | None,
-) -> tuple[AttemptRecord, ...]:
+) -> TurnRecord:
+    """The decision record of a turn that answered (``result``), failed (``failed``) or
+    whose caller hung up (``gone``: the attempts made until then)."""
     if result is not None:
-        return result.attempts
-    if failed is not None:
-        return failed.attempts
-    return gone or ()
+        outcome, failure, attempts = "succeeded", None, result.attempts
+    elif failed is not None:
+        outcome, failure, attempts = "failed", failed.code, failed.attempts
+    else:
+        outcome = "failed" if gone is None else CLIENT_GONE
+        failure, attempts = (None, ()) if gone is None else (CLIENT_GONE, gone)
+    return TurnRecord(
+        turn_id=turn_id,
+        session_key=None,
+        requested=requested,
+        started_at=started,
+        ended_at=now,
+        outcome=outcome,
+        model=result.model if result else None,
+        profile=result.profile if result else None,
+        fallback=result.fallback if result else False,
+        failure=failure,
+        attempts=attempts,
+    )
+
+
+def usage_record(
+    turn_id: str, candidates: Sequence[Candidate], result: Answered, now: float
+) -> UsageRecord:
+    """The usage row of an answered turn, billed as the candidate that answered."""
+    provider, _, model = result.model.partition("/")
+    answered = next(c for c in candidates if c.profile == result.profile)
+    used = result.usage
+    return UsageRecord(
+        turn_id=turn_id,
+        provider=provider,
+        model=model,
+        profile=result.profile,
+        billing=answered.billing,
+        input_tokens=used.input_tokens if used else None,
+        output_tokens=used.output_tokens if used else None,
+        cached_tokens=used.cached_tokens if used else None,
+        reasoning_tokens=used.reasoning_tokens if used else None,
+        at=now,
+    )
 
 
 def _stored(message: Message) -> StoredMessage:
