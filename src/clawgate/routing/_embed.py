@@ -188,18 +188,8 @@ class EmbeddingRouter(Router):
                 answer = await provider.embed(request, self._access(c, generation))
                 _check(c, request, answer, size)
             except Failed as exc:
-                failure = exc.failure
+                failure = walk.failed(c, exc, end_ms=_ms(self.clock.monotonic() - begun))
                 rule = rule_for(failure, Phase.NOT_STARTED)
-                walk.last = failure
-                walk.record(
-                    c,
-                    "failed",
-                    reason=failure.kind.value,
-                    status=failure.status,
-                    code=failure.code,
-                    message=exc.message,
-                    end_ms=_ms(self.clock.monotonic() - begun),
-                )
                 self.health.failed(c, failure, rule, generation)
                 wait = self._retry_wait(rule, failure, tries)
                 if self.health.circuit(c) == "open":

@@ -109,6 +109,20 @@ class _Walk:
             self.inflight = None
         self.records.append(AttemptRecord(c.ref, c.profile, decision, **fields))  # type: ignore[arg-type]
 
+    def failed(self, c: Candidate, exc: Failed, **timings: object) -> Failure:
+        """Record ``c``'s attempt as failed with ``exc``'s failure, now the walk's last."""
+        self.last = exc.failure
+        self.record(
+            c,
+            "failed",
+            reason=exc.failure.kind.value,
+            status=exc.failure.status,
+            code=exc.failure.code,
+            message=exc.message,
+            **timings,
+        )
+        return exc.failure
+
     def gone(self, then: Gone | None) -> None:
         """The caller went away before the result: the attempt in flight is recorded as
         ``client_gone``, and ``then`` gets the record of every step."""
@@ -326,18 +340,8 @@ class Router:
                             return
                 raise Failed(Failure(FailureClass.STREAM_BROKEN, "the stream ended unfinished"))
             except Failed as exc:
-                failure = exc.failure
+                failure = walk.failed(c, exc, **attempt.timings())
                 rule = rule_for(failure, attempt.phase)
-                walk.last = failure
-                walk.record(
-                    c,
-                    "failed",
-                    reason=failure.kind.value,
-                    status=failure.status,
-                    code=failure.code,
-                    message=exc.message,
-                    **attempt.timings(),
-                )
                 if form == "prefill" and failure.kind is FailureClass.BAD_REQUEST:
                     # This candidate does not take a prefill: the instruction form, once.
                     walk.no_prefill.add(c)
