@@ -9,6 +9,7 @@ import pytest
 from clawgate.config import Paths
 from tests.canary import CANARY
 from tests.fakes.model_api import FakeModelAPI
+from tests.postgres import PostgresServer, running_postgres
 
 # Session-wide leak check: every test's captured stdout/stderr, log records and failure report
 # is searched for the planted canary secret; any sighting fails the whole run.
@@ -70,3 +71,16 @@ def state_env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def paths(state_env: dict[str, str]) -> Paths:
     return Paths.from_env(state_env)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole run (tests/postgres.py)."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty database on the real server, for one test."""
+    return postgres_server.database()
