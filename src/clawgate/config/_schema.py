@@ -161,6 +161,8 @@ class GatewaySettings(_Section):
     # origins that may call the gateway cross-origin (`gateway._hosts`: DNS rebinding, CORS).
     allowed_hosts: list[str] = Field(default_factory=list)
     cors: list[str] = Field(default_factory=list)
+    # Processes serving one port (SO_REUSEPORT), sharing the state directory.
+    workers: int = Field(default=1, ge=1, le=64)
 
     @model_validator(mode="after")
     def _origins_are_origins(self) -> GatewaySettings:
@@ -220,6 +222,12 @@ class RoutingSettings(_Section):
     resume: Literal["auto", "off"] = "auto"
 
 
+class StateSettings(_Section):
+    # Where state.db's records and the vault's envelopes live: files in the state directory,
+    # or PostgreSQL (CLAWGATE_DATABASE_URL; never a config value) shared by several gateways.
+    backend: Literal["sqlite", "postgres"] = "sqlite"
+
+
 class Settings(_Section):
     """The whole of ``clawgate.json``; an empty file means every default."""
 
@@ -229,3 +237,4 @@ class Settings(_Section):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
