@@ -12,11 +12,21 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from clawgate.errors import ClawgateError
+from clawgate.postgres._migrate import Named, migrate, pending
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["DATABASE_URL_ENV", "StoreUnavailable", "connect", "database_url", "redacted"]
+__all__ = [
+    "DATABASE_URL_ENV",
+    "Named",
+    "StoreUnavailable",
+    "connect",
+    "database_url",
+    "migrate",
+    "pending",
+    "redacted",
+]
 
 DATABASE_URL_ENV = "CLAWGATE_DATABASE_URL"
 
