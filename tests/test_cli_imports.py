@@ -16,14 +16,45 @@ from click.testing import CliRunner
 
 from clawgate.cli import App, cli
 from clawgate.cli._lazy import LazyGroup
+from clawgate.secret import Secret
+from clawgate.state import State
+from clawgate.vault import ApiKeyMaterial, OAuthMaterial, TokenMaterial, Vault
 
 # What neither --help nor a command that stays on this machine needs.
 SERVER = ("starlette", "uvicorn", "clawgate.gateway", "telegram", "clawgate.channels")
 HEAVY = (*SERVER, "httpx", "clawgate.providers", "clawgate.runtime", "pydantic")
+# What `models status` without --probe does not need: it reads the config, the vault and
+# state.db and shows them. Turns, probes, refreshes and logins need the rest: the transports
+# and their HTTP, the router, the broker, the login flows, an event loop, the metrics.
+NOT_FOR_STATUS = (
+    *SERVER,
+    "httpx",
+    "httpcore",
+    "h11",
+    "asyncio",
+    "clawgate.runtime",
+    "clawgate.routing._router",
+    "clawgate.routing._embed",
+    "clawgate.auth._broker",
+    "clawgate.auth.logins",
+    "clawgate.auth.oauth",
+    "clawgate.cli.gateway",
+    "clawgate.metrics",
+    "prometheus_client",
+    "psycopg",
+    "psycopg_pool",
+)
+# Of the providers, status plans the chain with the registry (is a provider known?) and the
+# attempt phases of the failure table; no transport, no conversation model.
+PROVIDERS_FOR_STATUS = {
+    "clawgate.providers",
+    "clawgate.providers._registry",
+    "clawgate.providers._events",
+}
 
 
-def loaded_by(code: str, env: dict[str, str] | None = None) -> set[str]:
-    """The modules a fresh interpreter holds after running ``code``."""
+def ran(code: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
+    """What ``code`` printed in a fresh interpreter, and the modules it held after."""
     script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -32,7 +63,13 @@ def loaded_by(code: str, env: dict[str, str] | None = None) -> set[str]:
         env={**os.environ, **(env or {})},
         check=True,
     )
-    return set(json.loads(done.stdout.splitlines()[-1]))
+    printed, _, modules = done.stdout.rstrip("\n").rpartition("\n")
+    return printed, set(json.loads(modules))
+
+
+def loaded_by(code: str, env: dict[str, str] | None = None) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code``."""
+    return ran(code, env)[1]
 
 
 def under(modules: set[str], roots: tuple[str, ...]) -> list[str]:
@@ -60,6 +97,50 @@ def test_models_status_loads_no_server(tmp_path: Path) -> None:
     modules = loaded_by(run_cli("models", "status"), {"CLAWGATE_STATE_DIR": str(tmp_path / "s")})
     assert "clawgate.cli.status" in modules
     assert under(modules, (*SERVER, "clawgate.cli.auth")) == []
+
+
+@pytest.fixture
+def status_state(tmp_path: Path) -> dict[str, str]:
+    """A state directory `models status` has to read all of: an API key, an OAuth login and a
+    setup token in the vault, a chain over them, and state.db."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    env = {"CLAWGATE_STATE_DIR": str(state)}
+    chain = {"primary": "openai-codex/gpt-5.5", "fallbacks": ["anthropic/claude-opus-4-7"]}
+    config = {"agents": {"defaults": {"model": chain}}}
+    (state / "clawgate.json").write_text(json.dumps(config))
+    vault = Vault.open(state, env)
+    vault.save("openai:default", "openai", ApiKeyMaterial(Secret("sk-imports-0000")))
+    login = OAuthMaterial(Secret("at-imports"), Secret("rt-imports"), expires_at=2e9)
+    vault.save("openai-codex:me@example.com", "openai-codex", login)
+    token = TokenMaterial(Secret("sk-ant-oat01-imports"), expires_at=2e9)
+    vault.save("anthropic:manual", "anthropic", token)
+    State.open(state / "state.db").close()
+    return env
+
+
+@pytest.mark.parametrize("args", [(), ("--json",)], ids=["table", "json"])
+def test_models_status_loads_only_what_it_shows(
+    status_state: dict[str, str], args: tuple[str, ...]
+) -> None:
+    printed, modules = ran(run_cli("models", "status", *args), status_state)
+    assert under(modules, NOT_FOR_STATUS) == []
+    assert set(under(modules, ("clawgate.providers",))) <= PROVIDERS_FOR_STATUS
+    if args:  # the status it printed is whole: every profile, each usable, the chain over them
+        report = json.loads(printed)
+        assert {p["profile"]: p["state"] for p in report["profiles"]} == {
+            "anthropic:manual": "ok",
+            "openai-codex:me@example.com": "ok",
+            "openai:default": "ok",
+        }
+        assert [entry["ref"] for entry in report["chain"]] == [
+            "openai-codex/gpt-5.5",
+            "anthropic/claude-opus-4-7",
+        ]
+        assert report["gateway"] == {"running": False}
+    else:
+        assert "anthropic:manual" in printed
+        assert "gateway: not running" in printed
 
 
 def lazy_groups(group: click.Group = cli) -> Iterator[LazyGroup]:

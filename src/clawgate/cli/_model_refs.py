@@ -4,7 +4,6 @@ way they change the config: under its lock, with a backup, then the running gate
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -12,7 +11,6 @@ from rich.markup import escape
 
 from clawgate.catalog import facts, known
 from clawgate.cli._app import App
-from clawgate.cli.gateway import tell_gateway
 from clawgate.config import Settings, edit_config
 from clawgate.diagnostics import ChainEntry
 from clawgate.errors import ClawgateError
@@ -50,6 +48,8 @@ def known_refs(settings: Settings) -> list[str]:
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean X?)`` with the closest choices, or nothing."""
+    import difflib  # only to name the nearest refs of one that does not resolve
+
     close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
     return f" (did you mean {' or '.join(close)}?)" if close else ""
 
@@ -76,6 +76,8 @@ def change_config(app: App, change: Callable[[dict[str, Any]], None], done: str)
     edit_config(app.paths.config_file, app.env, change)
     app.out.print(escape(done))
     app.err.print(f"backup: {escape(str(app.paths.config_file))}.bak")
+    from clawgate.cli.gateway import tell_gateway  # and httpx: a change only, never status
+
     tell_gateway(app)
 
 

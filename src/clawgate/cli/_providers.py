@@ -7,7 +7,6 @@ is stored under it.
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING
 
 import click
@@ -36,6 +35,8 @@ def check_known(provider: str, configured: list[str] | None) -> str:
     if provider in builtin or (configured is not None and provider in configured):
         return provider
     every = sorted({*builtin, *(configured or [])})
+    import difflib  # a refusal's hint only
+
     near = difflib.get_close_matches(provider, every, n=3, cutoff=0.6)
     guess = f"; did you mean {' or '.join(near)}?" if near else ""
     raise BadName(

@@ -6,7 +6,6 @@ so that a person can go straight to it. Unknown keys are warnings, not errors.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -291,6 +290,8 @@ def _unknown_keys(model: BaseModel, path: KeyPath, doc: _Document) -> Iterator[C
             )
         else:
             known = [info.alias or name for name, info in fields.items()]
+            import difflib  # a warning's hint only: most configs have no unknown key
+
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
             message = f"unknown key (ignored); {hint}"

@@ -6,8 +6,9 @@ does not load the doctor's checks (the importers, the login flows) at start-up."
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from clawgate.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from clawgate.diagnostics._doctor import Check, DoctorReport, run_doctor
@@ -45,9 +46,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)

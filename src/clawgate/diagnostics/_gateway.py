@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from clawgate.config import Paths, config_digest
 from clawgate.service import GatewayClient, running_gateway
 from clawgate.vault import Vault, VaultError
@@ -24,6 +22,8 @@ def gateway_facts(
         return {"running": None, "error": exc.message}, None
     if client is None:
         return {"running": False}, None
+    import httpx  # only to ask a gateway that runs
+
     facts: dict[str, Any] = {"running": True, "pid": client.pid, "url": client.base_url}
     try:
         status = client.status()

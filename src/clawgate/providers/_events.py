@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
-from clawgate.providers._conversation import ToolCall
+if TYPE_CHECKING:  # imported where an answer is put together: `models status` needs no message
+    from clawgate.providers._conversation import ToolCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,8 @@ class Answer:
 
     @property
     def tool_calls(self) -> tuple[ToolCall, ...]:
+        from clawgate.providers._conversation import ToolCall
+
         return tuple(
             ToolCall(id=c[0], name=c[1], arguments="".join(c[2:])) for c in self._calls.values()
         )

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Protocol
 from clawgate.config import ProviderSettings
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
-from clawgate.providers._conversation import ModelRequest
-from clawgate.providers._events import StreamEvent, UsageWindows
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: looking a provider up (routing's plan) needs neither module
     from clawgate.auth import Access
+    from clawgate.providers._conversation import ModelRequest
+    from clawgate.providers._events import StreamEvent, UsageWindows
 
 
 class Provider(Protocol):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from clawgate.config import Paths
 from clawgate.service._runtime_file import read_runtime_file
 from clawgate.service._token import gateway_token
 from clawgate.vault import Vault
+
+if TYPE_CHECKING:  # imported when a request is made: `models status` with no gateway needs none
+    import httpx
 
 __all__ = ["GatewayClient", "running_gateway"]
 
@@ -25,6 +26,8 @@ class GatewayClient:
     def _call(
         self, method: str, path: str, body: object = None, timeout: float = 10
     ) -> httpx.Response:
+        import httpx
+
         return httpx.request(
             method,
             self.base_url + path,
@@ -48,6 +51,8 @@ class GatewayClient:
 
     def reset_health(self, profile: str | None, model: str | None) -> list[dict[str, Any]]:
         """`models health reset`, run inside the gateway: the marks it cleared."""
+        import httpx
+
         asked = {k: v for k, v in (("profile", profile), ("model", model)) if v is not None}
         response = httpx.post(
             self.base_url + "/control/health/reset",
