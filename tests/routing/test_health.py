@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,6 +16,7 @@ from clawgate.failures import Failure
 from clawgate.failures import FailureClass as F
 from clawgate.routing import TABLE, Blocked, Candidate, Health
 from clawgate.state import HealthMark, State
+from tests.state.backends import Backend, backend  # noqa: F401  (the fixture)
 
 NOW = 1_900_000_000.0
 HOUR = 3600.0
@@ -33,15 +33,14 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "state" / "state.db"
+def db(backend: Backend) -> Backend:  # noqa: F811  (the fixture imported above)
+    """SQLite's state.db and PostgreSQL in turn (tests/state/backends.py)."""
+    return backend
 
 
 @pytest.fixture
-def state(db: Path) -> Iterator[State]:
-    opened = State.open(db)
-    yield opened
-    opened.close()
+def state(db: Backend) -> State:
+    return db.open()
 
 
 @pytest.fixture
@@ -65,16 +64,16 @@ def fail(
 
 
 @contextlib.contextmanager
-def reopened(db: Path) -> Iterator[State]:
-    """The database as a new process opens it."""
-    fresh = State.open(db)
+def reopened(db: Backend) -> Iterator[State]:
+    """The database as a new process (or another replica) opens it."""
+    fresh = db.open()
     try:
         yield fresh
     finally:
         fresh.close()
 
 
-def rows(db: Path) -> dict[str, HealthMark]:
+def rows(db: Backend) -> dict[str, HealthMark]:
     """What a new process would read from the database."""
     with reopened(db) as fresh:
         return {m.key: m for m in fresh.health.all()}
@@ -155,7 +154,7 @@ def test_a_transient_auth_failure_is_a_one_minute_cooldown_that_does_not_escalat
     "kind", [F.CONTEXT_OVERFLOW, F.CONTENT_FILTER, F.BAD_REQUEST, F.MODEL_NOT_FOUND]
 )
 def test_failures_that_say_nothing_about_the_candidate_leave_no_mark(
-    health: Health, db: Path, kind: F
+    health: Health, db: Backend, kind: F
 ) -> None:
     fail(health, kind)
     assert health.check(ME, GEN) is None
@@ -235,7 +234,7 @@ def test_needs_login_is_reported_before_a_cooldown_on_the_same_candidate(
 
 
 def test_a_newer_generation_clears_every_mark_of_the_profile_from_memory_and_disk(
-    health: Health, db: Path
+    health: Health, db: Backend
 ) -> None:
     fail(health, F.RATE_LIMIT, retry_after=600)
     fail(health, F.ENTITLEMENT)
@@ -250,7 +249,7 @@ def test_a_newer_generation_clears_every_mark_of_the_profile_from_memory_and_dis
     assert rows(db) == {}
 
 
-def test_the_same_or_an_older_generation_keeps_the_marks(health: Health, db: Path) -> None:
+def test_the_same_or_an_older_generation_keeps_the_marks(health: Health, db: Backend) -> None:
     fail(health, F.RATE_LIMIT, retry_after=600)
     assert health.check(ME, GEN) is not None
     assert health.check(ME, GEN - 1) is not None  # an older read cannot clear a newer mark
@@ -321,7 +320,9 @@ def test_a_successful_probe_closes_it_and_the_next_opening_starts_at_thirty_agai
 # -- what is stored, and what status reads --------------------------------------------------------
 
 
-def test_each_mark_is_a_row_with_what_made_it(health: Health, db: Path, clock: ManualClock) -> None:
+def test_each_mark_is_a_row_with_what_made_it(
+    health: Health, db: Backend, clock: ManualClock
+) -> None:
     fail(health, F.RATE_LIMIT, retry_after=42)
     clock.advance(5)
     fail(health, F.BILLING)
@@ -348,7 +349,7 @@ def test_each_mark_is_a_row_with_what_made_it(health: Health, db: Path, clock: M
     assert block.updated_at == NOW + 5
 
 
-def test_a_success_deletes_the_rows_it_clears(health: Health, db: Path) -> None:
+def test_a_success_deletes_the_rows_it_clears(health: Health, db: Backend) -> None:
     fail(health, F.RATE_LIMIT, retry_after=42)
     fail(health, F.SERVER_ERROR)
     assert set(rows(db)) == {"cooldown|sub:me|sub/m", "circuit|sub:me|sub/m"}
@@ -356,7 +357,9 @@ def test_a_success_deletes_the_rows_it_clears(health: Health, db: Path) -> None:
     assert rows(db) == {}
 
 
-def test_a_new_process_reads_the_marks_back(health: Health, db: Path, clock: ManualClock) -> None:
+def test_a_new_process_reads_the_marks_back(
+    health: Health, db: Backend, clock: ManualClock
+) -> None:
     fail(health, F.RATE_LIMIT, retry_after=600)
     fail(health, F.AUTH_DEAD, ALT)
 
@@ -369,7 +372,7 @@ def test_a_new_process_reads_the_marks_back(health: Health, db: Path, clock: Man
 
 
 def test_the_circuit_window_survives_a_restart(
-    health: Health, db: Path, clock: ManualClock
+    health: Health, db: Backend, clock: ManualClock
 ) -> None:
     for _ in range(3):
         fail(health, F.SERVER_ERROR)
@@ -412,7 +415,7 @@ def test_active_shows_a_circuit_only_while_it_is_open(health: Health, clock: Man
     assert health.active("sub:me", GEN) == []  # half-open
 
 
-def test_active_ignores_outdated_marks_without_removing_them(health: Health, db: Path) -> None:
+def test_active_ignores_outdated_marks_without_removing_them(health: Health, db: Backend) -> None:
     fail(health, F.AUTH_DEAD)
     assert health.active("sub:me", GEN + 1) == []
     assert len(rows(db)) == 1  # read only: status never writes

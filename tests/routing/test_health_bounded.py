@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +16,7 @@ from clawgate.failures import Failure
 from clawgate.failures import FailureClass as F
 from clawgate.routing import TABLE, Candidate, Health, named_refs
 from clawgate.state import State
+from tests.state.backends import backend, state_backend  # noqa: F401  (fixtures)
 
 NOW = 1_900_000_000.0
 GEN = 1
@@ -41,10 +40,8 @@ SETTINGS = Settings.model_validate(
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> Iterator[State]:
-    opened = State.open(tmp_path / "state.db")
-    yield opened
-    opened.close()
+def state(state_backend: State) -> State:  # noqa: F811  (the fixture imported above)
+    return state_backend  # SQLite and PostgreSQL in turn (tests/state/backends.py)
 
 
 def health(state: State) -> Health:

@@ -3,7 +3,6 @@ first response to the named one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,10 +11,8 @@ from clawgate.state import State, StoredResponse
 
 
 @pytest.fixture
-def state() -> Iterator[State]:
-    opened = State.open(":memory:")
-    yield opened
-    opened.close()
+def state(state_backend: State) -> State:
+    return state_backend  # SQLite and PostgreSQL (tests/state/backends.py)
 
 
 def kept(rid: str, previous: str | None = None, **fields: Any) -> StoredResponse:

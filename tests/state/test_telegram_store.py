@@ -9,8 +9,8 @@ from clawgate.state import ChatAccess, Pairing, State
 
 
 @pytest.fixture
-def state() -> State:
-    return State.open(":memory:")
+def state(state_backend: State) -> State:
+    return state_backend  # SQLite and PostgreSQL (tests/state/backends.py)
 
 
 def test_updates_are_stored_once_and_the_offset_moves_past_them(state: State) -> None:

@@ -17,7 +17,7 @@ from clawgate.cli.gateway import tell_gateway
 from clawgate.clock import SystemClock
 from clawgate.errors import ClawgateError
 from clawgate.service import running_gateway
-from clawgate.state import State
+from clawgate.state import State, open_state
 
 
 @click.group("channels")
@@ -31,7 +31,7 @@ def telegram_group() -> None:
 
 
 def _state(app: App) -> State:
-    return State.open(app.paths.state_db)
+    return open_state(app.config.settings, app.paths, app.env)
 
 
 @telegram_group.command("add")

@@ -12,7 +12,7 @@ from rich.table import Table
 from clawgate.cli._app import App, pass_app
 from clawgate.cli._names import TURN_ID
 from clawgate.errors import ClawgateError
-from clawgate.state import State, TurnRecord
+from clawgate.state import TurnRecord, existing_state
 
 _STYLE = {"succeeded": "green", "failed": "red"}
 
@@ -42,16 +42,16 @@ class UnknownTurn(ClawgateError):
 @pass_app
 def decisions(app: App, last: int, turn_id: str | None, as_json: bool) -> None:
     """Each turn's candidates in order: attempted, skipped (and why), failed or succeeded."""
-    if not app.paths.state_db.exists():
+    state = existing_state(app.config.settings, app.paths, app.env)
+    if state is None:
         turns: list[TurnRecord] = []
     else:
-        state = State.open(app.paths.state_db)
         try:
             if turn_id:
                 found = state.decisions.get(turn_id)
                 if found is None:
                     raise UnknownTurn(
-                        f"no turn {turn_id!r} in {app.paths.state_db}",
+                        f"no turn {turn_id!r} in {state.conn.describe()}",
                         fix="list recent turns with: clawgate models decisions --last 20",
                     )
                 turns = [found]

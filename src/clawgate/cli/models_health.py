@@ -21,7 +21,7 @@ from clawgate.clock import SystemClock
 from clawgate.errors import ClawgateError
 from clawgate.routing import Health, mark_json, resolve_ref
 from clawgate.service import running_gateway
-from clawgate.state import State
+from clawgate.state import existing_state
 
 _STYLE = {"active": "red", "open": "red", "half_open": "yellow", "counting": "yellow"}
 
@@ -41,10 +41,10 @@ def health(ctx: click.Context, as_json: bool) -> None:
 
 
 def _marks(app: App) -> list[dict[str, object]]:
-    if not app.paths.state_db.exists():
+    state = existing_state(app.config.settings, app.paths, app.env)
+    if state is None:
         return []
     clock = SystemClock()
-    state = State.open(app.paths.state_db)
     try:
         marks = sorted(
             Health(state.health, clock).marks.values(),
@@ -126,10 +126,10 @@ def _in_gateway(app: App, profile: str | None, model: str | None) -> list[dict[s
 
 
 def _in_state(app: App, profile: str | None, model: str | None) -> list[dict[str, object]]:
-    if not app.paths.state_db.exists():
+    state = existing_state(app.config.settings, app.paths, app.env)
+    if state is None:
         return []
     clock = SystemClock()
-    state = State.open(app.paths.state_db)
     try:
         dropped = Health(state.health, clock).reset(profile=profile, model=model)
         return [mark_json(m, clock.now()) for m in dropped]

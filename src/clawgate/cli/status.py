@@ -3,7 +3,6 @@ vault key and the gateway; with ``--probe``, one real request per profile."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from typing import Any
@@ -20,8 +19,7 @@ from clawgate.cli._providers import KNOWN_PROVIDER
 from clawgate.cli._telegram_line import telegram_line
 from clawgate.clock import SystemClock
 from clawgate.diagnostics import ProfileReport, StatusReport, collect_status, gateway_facts
-from clawgate.runtime import open_runtime, probe, probe_targets
-from clawgate.state import State
+from clawgate.state import check_store, existing_state
 
 _STATE_STYLE = {"ok": "green", "needs_login": "red", "tampered": "red", "unresolved": "red"}
 
@@ -72,7 +70,8 @@ def status(
     """
     loaded = app.config
     clock = SystemClock()
-    state = State.open(app.paths.state_db) if app.paths.state_db.exists() else None
+    store = check_store(loaded.settings, app.paths, app.env)
+    state = existing_state(loaded.settings, app.paths, app.env) if store.status != "fail" else None
     try:
         report = collect_status(
             loaded.settings,
@@ -84,6 +83,7 @@ def status(
     finally:
         if state is not None:
             state.close()
+    report.state_store = store
     report.gateway, client = gateway_facts(app.paths, app.env, app.vault)
     probes: list[dict[str, Any]] | None = None
     ran_in = None
@@ -98,6 +98,8 @@ def status(
             rounds = math.ceil(max(1, len(report.profiles) + 1) / probe_concurrency)
             probes, ran_in = client.probe(asked, timeout=probe_timeout * rounds + 10), "gateway"
         else:
+            import asyncio  # --probe only: the status itself runs no event loop
+
             with app.err.status("probing…"):
                 probes = asyncio.run(_probe_here(app, asked))
             ran_in = "process"
@@ -123,6 +125,8 @@ def status(
 
 
 async def _probe_here(app: App, asked: dict[str, Any]) -> list[dict[str, Any]]:
+    from clawgate.runtime import open_runtime, probe, probe_targets  # the providers, httpx
+
     async with open_runtime(app.config.settings, app.paths, app.env) as runtime:
         targets = probe_targets(runtime, provider=asked["provider"], profile=asked["profile"])
         results = await probe(
@@ -219,6 +223,9 @@ def _show(app: App, report: StatusReport) -> None:
         key = f"[red]unavailable[/]: {escape(report.vault_key_error)}"
     app.out.print(f"vault key: {key}")
     app.out.print(f"config: {escape(report.config or 'built-in defaults (no file)')}")
+    if store := report.state_store:
+        said = escape(f"{store.backend} ({store.where}): {store.message}")
+        app.out.print(f"state store: {'[red]' + said + '[/]' if store.status == 'fail' else said}")
     app.out.print(f"gateway: {_gateway(report.gateway or {})}")
     if channel := telegram_line((report.gateway or {}).get("telegram")):
         app.out.print(channel)

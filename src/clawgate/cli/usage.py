@@ -17,9 +17,9 @@ from clawgate.cli._app import App, pass_app
 from clawgate.state import (
     GROUPINGS,
     Grouping,
-    State,
     UsageReport,
     UsageRow,
+    existing_state,
     parse_since,
     prices_from,
     usage_report,
@@ -69,8 +69,8 @@ class Since(_ParamType):
 def usage(app: App, since: float, by: Grouping, as_json: bool) -> None:
     """Requests, tokens, failures, fallbacks and the estimated cost of metered turns."""
     prices = prices_from(app.config.settings)
-    if app.paths.state_db.exists():
-        state = State.open(app.paths.state_db)
+    state = existing_state(app.config.settings, app.paths, app.env)
+    if state is not None:
         try:
             report = usage_report(state.conn, since, by, prices)
         finally:

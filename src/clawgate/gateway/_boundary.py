@@ -9,12 +9,16 @@
   also as the ``x-clawgate-request-id`` header, so a report can be matched to the log. If
   the answer had already started, the connection is cut instead: all HTTP/1.1 can say in the
   middle of a body.
+- The state store away (`StoreUnavailable`: PostgreSQL down or unreachable) is not a bug: a
+  503 naming the state store, with ``Retry-After``, logged as one line without a traceback
+  (docs/architecture.md, "State backends").
 
 Nothing is re-raised, so the server does not log the same traceback a second time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import MutableMapping
@@ -26,10 +30,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clawgate.gateway._surface import surface_error
 from clawgate.service import REQUEST_ID
+from clawgate.state import StoreUnavailable
 
-__all__ = ["REQUEST_ID_HEADER", "Boundary"]
+__all__ = ["REQUEST_ID_HEADER", "STORE_RETRY_AFTER", "Boundary", "store_unavailable"]
 
 REQUEST_ID_HEADER = "x-clawgate-request-id"
+STORE_RETRY_AFTER = 5  # seconds: the pool reconnects by itself meanwhile
 
 log = logging.getLogger("clawgate.gateway")
 
@@ -58,6 +64,13 @@ class Boundary:
             if _gone(exc):
                 log.debug("client went away: %s %r", scope["method"], scope["path"])
                 return
+            away = _store_away(exc)
+            if away is not None:
+                log.warning("request %s: %s", request_id, away.message)
+                if not started:
+                    with contextlib.suppress(Exception):  # the client is gone
+                        await store_unavailable(scope["path"], away)(scope, receive, send)
+                return
             log.error(
                 "internal error, request %s: %s %r%s",  # %r: a path may hold a newline
                 request_id,
@@ -79,6 +92,22 @@ def _gone(exc: BaseException) -> bool:
     if isinstance(exc, BaseExceptionGroup):
         return all(_gone(inner) for inner in exc.exceptions)
     return isinstance(exc, ClientDisconnect)
+
+
+def _store_away(exc: BaseException) -> StoreUnavailable | None:
+    """The state store's failure, alone or inside a task group's exception group."""
+    if isinstance(exc, BaseExceptionGroup):
+        found = [_store_away(inner) for inner in exc.exceptions]
+        return next((f for f in found if f is not None), None)
+    return exc if isinstance(exc, StoreUnavailable) else None
+
+
+def store_unavailable(path: str, exc: StoreUnavailable) -> JSONResponse:
+    """The 503 for a request the state store's absence stopped, in its surface's shape."""
+    message = f"{exc.message} (fix: {exc.fix})" if exc.fix else exc.message
+    return surface_error(
+        path, 503, message, code=exc.code, **{"Retry-After": str(STORE_RETRY_AFTER)}
+    )
 
 
 def internal_error(path: str, request_id: str) -> JSONResponse:

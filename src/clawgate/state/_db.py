@@ -225,11 +225,12 @@ def open_db(path: Path | str, migrations: tuple[Migration, ...] = MIGRATIONS) ->
     # Autocommit; transactions are explicit (`BEGIN IMMEDIATE` below and in the stores).
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
+    # First, so that switching to WAL waits for another process's lock instead of failing.
+    conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA journal_mode=WAL")
     # WAL + NORMAL: no fsync per commit, never corrupt; a power cut may lose the last records.
     # Turn records are not worth a disk flush on every answer (bench/overhead.py).
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(
         "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"

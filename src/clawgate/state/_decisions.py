@@ -8,11 +8,11 @@ stored as UTF-8 (a lone surrogate) has it replaced by "?", so a record is always
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from clawgate.state._caller import CLIENT_KEY
+from clawgate.state._seam import Db, Row
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -62,13 +62,12 @@ class TurnRecord:
 
 
 class DecisionStore:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Db) -> None:
+        self.db = db
 
     def record(self, turn: TurnRecord) -> None:
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute(
+        with self.db.transaction():
+            self.db.execute(
                 "INSERT INTO turns (turn_id, session_key, requested, started_at, ended_at, "
                 "outcome, model, profile, fallback, failure, client_key) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -86,7 +85,7 @@ class DecisionStore:
                     _name(turn.client_key),
                 ),
             )
-            self.conn.executemany(
+            self.db.executemany(
                 "INSERT INTO attempts (turn_id, seq, candidate, profile, decision, reason, "
                 "status, code, message, first_token_ms, end_ms, next) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -110,17 +109,17 @@ class DecisionStore:
             )
 
     def get(self, turn_id: str) -> TurnRecord | None:
-        row = self.conn.execute("SELECT * FROM turns WHERE turn_id = ?", (turn_id,)).fetchone()
+        row = self.db.execute("SELECT * FROM turns WHERE turn_id = ?", (turn_id,)).fetchone()
         return self._turn(row) if row else None
 
     def last(self, n: int) -> list[TurnRecord]:
         """The newest ``n`` turns, oldest first. Two queries, whatever ``n`` (one per turn
         held the gateway's event loop half a second for 10,000 turns)."""
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT * FROM turns ORDER BY started_at DESC, rowid DESC LIMIT ?", (n,)
         ).fetchall()
-        attempts: dict[str, list[sqlite3.Row]] = {row["turn_id"]: [] for row in rows}
-        for attempt in self.conn.execute(
+        attempts: dict[str, list[Row]] = {row["turn_id"]: [] for row in rows}
+        for attempt in self.db.execute(
             "SELECT * FROM attempts WHERE turn_id IN (SELECT turn_id FROM turns "
             "ORDER BY started_at DESC, rowid DESC LIMIT ?) ORDER BY turn_id, seq",
             (n,),
@@ -131,20 +130,24 @@ class DecisionStore:
     def last_tried(self) -> dict[str, tuple[float, str]]:
         """When each profile was last sent a request (its turn's start) and how that attempt
         ended (succeeded, failed, client_gone): a failed turn counts, a skip does not."""
-        rows = self.conn.execute(
-            "SELECT a.profile, MAX(t.started_at), a.decision FROM attempts a "
-            "JOIN turns t USING (turn_id) WHERE a.decision NOT LIKE 'skip%' GROUP BY a.profile"
+        # Each profile's newest attempt (its turn's latest, then its last in that turn).
+        rows = self.db.execute(
+            "SELECT profile, started_at, decision FROM (SELECT a.profile, t.started_at, "
+            "a.decision, ROW_NUMBER() OVER (PARTITION BY a.profile "
+            "ORDER BY t.started_at DESC, a.seq DESC) AS n FROM attempts a "
+            "JOIN turns t ON t.turn_id = a.turn_id WHERE a.decision NOT LIKE 'skip%') newest "
+            "WHERE n = 1"
         )
         return {profile: (at, decision) for profile, at, decision in rows.fetchall()}
 
-    def _turn(self, row: sqlite3.Row) -> TurnRecord:
-        attempts = self.conn.execute(
+    def _turn(self, row: Row) -> TurnRecord:
+        attempts = self.db.execute(
             "SELECT * FROM attempts WHERE turn_id = ? ORDER BY seq", (row["turn_id"],)
         ).fetchall()
         return self._record(row, attempts)
 
     @staticmethod
-    def _record(row: sqlite3.Row, attempts: list[sqlite3.Row]) -> TurnRecord:
+    def _record(row: Row, attempts: list[Row]) -> TurnRecord:
         turn = _columns(TurnRecord, row, skip="attempts")
         turn["fallback"] = bool(turn["fallback"])
         return TurnRecord(
@@ -168,5 +171,5 @@ def _bounded(text: str | None, limit: int) -> str | None:
     return text
 
 
-def _columns(record: type, row: sqlite3.Row, skip: str = "") -> dict[str, Any]:
+def _columns(record: type, row: Row, skip: str = "") -> dict[str, Any]:
     return {f.name: row[f.name] for f in fields(record) if f.name != skip}

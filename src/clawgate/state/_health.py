@@ -3,8 +3,9 @@ mean and when they are set is routing's business (`clawgate.routing._health`).""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+
+from clawgate.state._seam import Db
 
 __all__ = ["HealthMark", "HealthStore"]
 
@@ -24,17 +25,22 @@ class HealthMark:
 
 
 class HealthStore:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Db) -> None:
+        self.db = db
 
     def all(self) -> list[HealthMark]:
-        rows = self.conn.execute("SELECT * FROM health").fetchall()
+        rows = self.db.execute("SELECT * FROM health").fetchall()
         return [HealthMark(**dict(row)) for row in rows]
 
     def put(self, mark: HealthMark) -> None:
-        self.conn.execute(
-            "INSERT OR REPLACE INTO health (key, kind, profile, model, generation, until, "
-            "failures, window, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.execute(
+            # "window" quoted: a reserved word in PostgreSQL.
+            'INSERT INTO health (key, kind, profile, model, generation, until, failures, "window", '
+            "reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, profile = excluded.profile, "
+            "model = excluded.model, generation = excluded.generation, until = excluded.until, "
+            'failures = excluded.failures, "window" = excluded."window", '
+            "reason = excluded.reason, updated_at = excluded.updated_at",
             (
                 mark.key,
                 mark.kind,
@@ -50,4 +56,4 @@ class HealthStore:
         )
 
     def delete(self, key: str) -> None:
-        self.conn.execute("DELETE FROM health WHERE key = ?", (key,))
+        self.db.execute("DELETE FROM health WHERE key = ?", (key,))

@@ -4,9 +4,10 @@ without a network call, and so that it is on record which process ran it."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from clawgate.state._seam import Db, Row
 
 __all__ = ["ProbeRecord", "ProbeStore"]
 
@@ -23,11 +24,11 @@ class ProbeRecord:
 
 
 class ProbeStore:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Db) -> None:
+        self.db = db
 
     def add(self, record: ProbeRecord) -> None:
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO probes (profile, at, ran_in, pid, ok, failure, result) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -43,14 +44,14 @@ class ProbeStore:
 
     def latest(self) -> dict[str, ProbeRecord]:
         """Each profile's newest probe."""
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT p.* FROM probes p JOIN (SELECT profile, MAX(at) AS at FROM probes "
             "GROUP BY profile) newest USING (profile, at)"
         ).fetchall()
         return {row["profile"]: _record(row) for row in rows}
 
 
-def _record(row: sqlite3.Row) -> ProbeRecord:
+def _record(row: Row) -> ProbeRecord:
     return ProbeRecord(
         profile=row["profile"],
         at=row["at"],

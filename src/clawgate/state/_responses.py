@@ -8,9 +8,10 @@ records); this store does not read them.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from clawgate.state._seam import Db, Row
 
 __all__ = ["ResponseStore", "StoredResponse"]
 
@@ -29,13 +30,17 @@ class StoredResponse:
 
 
 class ResponseStore:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Db) -> None:
+        self.db = db
 
     def add(self, response: StoredResponse) -> None:
-        self.conn.execute(
-            "INSERT OR REPLACE INTO responses (id, created_at, model, status, previous_id, "
-            "input, output, usage, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.execute(
+            "INSERT INTO responses (id, created_at, model, status, previous_id, input, output, "
+            "usage, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "created_at = excluded.created_at, model = excluded.model, "
+            "status = excluded.status, previous_id = excluded.previous_id, "
+            "input = excluded.input, output = excluded.output, usage = excluded.usage, "
+            "body = excluded.body",
             (
                 response.id,
                 response.created_at,
@@ -50,18 +55,18 @@ class ResponseStore:
         )
 
     def get(self, response_id: str) -> StoredResponse | None:
-        row = self.conn.execute("SELECT * FROM responses WHERE id = ?", (response_id,)).fetchone()
+        row = self.db.execute("SELECT * FROM responses WHERE id = ?", (response_id,)).fetchone()
         return None if row is None else _stored(row)
 
     def delete(self, response_id: str) -> bool:
         """Forget a response. One that others continued stays continuable up to it: their
         chains end where it was (see `chain`)."""
-        return self.conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0
+        return self.db.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0
 
     def chain(self, response_id: str) -> list[StoredResponse] | None:
         """The response and every one it continued, the oldest first; None if unknown. A
         link whose response is gone ends the chain there."""
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "WITH RECURSIVE chain(id, depth) AS ("
             " SELECT id, 0 FROM responses WHERE id = ?"
             " UNION ALL"
@@ -73,7 +78,7 @@ class ResponseStore:
         return [_stored(row) for row in rows] or None
 
 
-def _stored(row: sqlite3.Row) -> StoredResponse:
+def _stored(row: Row) -> StoredResponse:
     return StoredResponse(
         id=row["id"],
         created_at=row["created_at"],

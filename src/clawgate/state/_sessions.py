@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from clawgate.state._seam import Db
 
 __all__ = ["SessionStore", "StoredMessage"]
 
@@ -17,11 +18,11 @@ class StoredMessage:
 
 
 class SessionStore:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Db) -> None:
+        self.db = db
 
     def history(self, session_key: str) -> list[StoredMessage]:
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT role, content, body FROM messages WHERE session_key = ? ORDER BY id",
             (session_key,),
         ).fetchall()
@@ -30,14 +31,13 @@ class SessionStore:
     def append(
         self, session_key: str, turn_id: str, messages: Iterable[StoredMessage], *, now: float
     ) -> None:
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute(
+        with self.db.transaction():
+            self.db.execute(
                 "INSERT INTO sessions (key, created_at, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET updated_at = excluded.updated_at",
                 (session_key, now, now),
             )
-            self.conn.executemany(
+            self.db.executemany(
                 "INSERT INTO messages (session_key, turn_id, role, content, body, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [(session_key, turn_id, m.role, m.content, m.body, now) for m in messages],

@@ -9,10 +9,11 @@ marked done when it was answered, and the ones not done are handled again after 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
+
+from clawgate.state._seam import Db
 
 __all__ = ["ChatAccess", "Pairing", "PendingUpdate", "TelegramStore"]
 
@@ -46,55 +47,54 @@ class PendingUpdate:
 
 
 class TelegramStore:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Db) -> None:
+        self.db = db
 
     # Who may talk -----------------------------------------------------------------------
 
     def access(self, chat_id: int) -> ChatAccess | None:
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT * FROM telegram_access WHERE chat_id = ?", (chat_id,)
         ).fetchone()
         return ChatAccess(**dict(row)) if row else None
 
     def everyone(self) -> list[ChatAccess]:
-        rows = self.conn.execute("SELECT * FROM telegram_access ORDER BY added_at, chat_id")
+        rows = self.db.execute("SELECT * FROM telegram_access ORDER BY added_at, chat_id")
         return [ChatAccess(**dict(r)) for r in rows.fetchall()]
 
     def owner(self) -> ChatAccess | None:
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT * FROM telegram_access WHERE role = 'owner' ORDER BY added_at LIMIT 1"
         ).fetchone()
         return ChatAccess(**dict(row)) if row else None
 
     def allow(self, chat_id: int, name: str | None, *, now: float) -> ChatAccess:
         """Allow ``chat_id``; the first user allowed (not a group) becomes the owner."""
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
+        with self.db.transaction(lock="telegram"):
             current = self.access(chat_id)
             if current and current.role in ("owner", "allowed"):
                 return current
             has_owner = self.owner() is not None
             role: Role = "allowed" if has_owner or chat_id < 0 else "owner"
-            self.conn.execute(
+            self.db.execute(
                 "INSERT INTO telegram_access (chat_id, role, name, added_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(chat_id) DO UPDATE SET role = excluded.role, "
-                "name = COALESCE(excluded.name, name), added_at = excluded.added_at",
+                "name = COALESCE(excluded.name, telegram_access.name), "
+                "added_at = excluded.added_at",
                 (chat_id, role, name, now),
             )
         return ChatAccess(chat_id, role, name, now)
 
     def deny(self, chat_id: int, *, now: float) -> None:
         """Take ``chat_id``'s access away (an owner too) and refuse its pairing codes."""
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute(
+        with self.db.transaction(lock="telegram"):
+            self.db.execute(
                 "INSERT INTO telegram_access (chat_id, role, name, added_at) "
                 "VALUES (?, 'denied', NULL, ?) "
                 "ON CONFLICT(chat_id) DO UPDATE SET role = 'denied', added_at = excluded.added_at",
                 (chat_id, now),
             )
-            self.conn.execute(
+            self.db.execute(
                 "UPDATE telegram_pairing SET used_at = ? WHERE user_id = ? AND used_at IS NULL",
                 (now, chat_id),
             )
@@ -102,7 +102,7 @@ class TelegramStore:
     # Pairing codes ----------------------------------------------------------------------
 
     def add_code(self, pairing: Pairing) -> None:
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO telegram_pairing (code, user_id, chat_id, name, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -116,7 +116,7 @@ class TelegramStore:
         )
 
     def codes_since(self, user_id: int, since: float) -> list[Pairing]:
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT * FROM telegram_pairing WHERE user_id = ? AND created_at >= ? "
             "ORDER BY created_at",
             (user_id, since),
@@ -124,7 +124,7 @@ class TelegramStore:
         return [Pairing(**dict(r)) for r in rows.fetchall()]
 
     def pending_codes(self, now: float) -> list[Pairing]:
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT * FROM telegram_pairing WHERE used_at IS NULL AND expires_at > ? "
             "ORDER BY created_at",
             (now,),
@@ -133,9 +133,8 @@ class TelegramStore:
 
     def use_code(self, code: str, *, now: float) -> tuple[Pairing | None, CodeState]:
         """Mark the code used: its pairing and "ok", or why it cannot be used."""
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            row = self.conn.execute(
+        with self.db.transaction(lock="telegram"):
+            row = self.db.execute(
                 "SELECT * FROM telegram_pairing WHERE code = ?", (code,)
             ).fetchone()
             if row is None:
@@ -145,33 +144,32 @@ class TelegramStore:
                 return found, "used"
             if found.expires_at <= now:
                 return found, "expired"
-            self.conn.execute("UPDATE telegram_pairing SET used_at = ? WHERE code = ?", (now, code))
+            self.db.execute("UPDATE telegram_pairing SET used_at = ? WHERE code = ?", (now, code))
             return Pairing(**{**dict(row), "used_at": now}), "ok"
 
     # Updates ----------------------------------------------------------------------------
 
     def offset(self) -> int:
         """The next update id to ask for (0: whatever the Bot API has)."""
-        row = self.conn.execute("SELECT value FROM telegram_kv WHERE key = 'offset'").fetchone()
+        row = self.db.execute("SELECT value FROM telegram_kv WHERE key = 'offset'").fetchone()
         return int(row[0]) if row else 0
 
     def receive(self, updates: Iterable[tuple[int, str]], *, now: float) -> list[int]:
         """Store fetched updates and move the offset past them, in one transaction; the ids
         not seen before (a dedupe by ``update_id``)."""
         new: list[int] = []
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
+        with self.db.transaction(lock="telegram"):
             highest = self.offset() - 1
             for update_id, body in updates:
                 highest = max(highest, update_id)
-                added = self.conn.execute(
-                    "INSERT OR IGNORE INTO telegram_updates (update_id, received_at, body) "
-                    "VALUES (?, ?, ?)",
+                added = self.db.execute(
+                    "INSERT INTO telegram_updates (update_id, received_at, body) "
+                    "VALUES (?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
                     (update_id, now, body),
                 )
                 if added.rowcount:
                     new.append(update_id)
-            self.conn.execute(
+            self.db.execute(
                 "INSERT INTO telegram_kv (key, value) VALUES ('offset', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (str(highest + 1),),
@@ -179,20 +177,20 @@ class TelegramStore:
         return new
 
     def pending(self) -> list[PendingUpdate]:
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT update_id, body FROM telegram_updates WHERE done_at IS NULL ORDER BY update_id"
         )
         return [PendingUpdate(r[0], r[1]) for r in rows.fetchall()]
 
     def done(self, update_id: int, *, now: float) -> None:
-        self.conn.execute(
+        self.db.execute(
             "UPDATE telegram_updates SET done_at = ?, body = '' WHERE update_id = ?",
             (now, update_id),
         )
 
     def forget_done(self, before: float) -> None:
         """Drop the inbox rows answered before ``before`` (their ids are below the offset)."""
-        self.conn.execute(
+        self.db.execute(
             "DELETE FROM telegram_updates WHERE done_at IS NOT NULL AND done_at < ?", (before,)
         )
 
@@ -200,26 +198,24 @@ class TelegramStore:
 
     def chat(self, chat_key: str) -> tuple[int, str | None]:
         """(session number, pinned model) of a chat (or forum topic)."""
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT epoch, model FROM telegram_chats WHERE chat_key = ?", (chat_key,)
         ).fetchone()
         return (int(row[0]), row[1]) if row else (1, None)
 
     def new_session(self, chat_key: str) -> int:
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
+        with self.db.transaction(lock="telegram"):
             epoch, model = self.chat(chat_key)
             self._put_chat(chat_key, epoch + 1, model)
         return epoch + 1
 
     def pin(self, chat_key: str, model: str | None) -> None:
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
+        with self.db.transaction(lock="telegram"):
             epoch, _ = self.chat(chat_key)
             self._put_chat(chat_key, epoch, model)
 
     def _put_chat(self, chat_key: str, epoch: int, model: str | None) -> None:
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO telegram_chats (chat_key, epoch, model) VALUES (?, ?, ?) "
             "ON CONFLICT(chat_key) DO UPDATE SET epoch = excluded.epoch, model = excluded.model",
             (chat_key, epoch, model),
@@ -228,7 +224,7 @@ class TelegramStore:
     def chat_tokens(self, session_prefix: str) -> tuple[int, int, int]:
         """(turns, input tokens, output tokens) of the sessions whose key starts so."""
         pattern = session_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT COUNT(*), COALESCE(SUM(u.input_tokens), 0), COALESCE(SUM(u.output_tokens), 0) "
             "FROM usage u JOIN turns t ON t.turn_id = u.turn_id "
             "WHERE t.session_key LIKE ? ESCAPE '\\'",
@@ -239,15 +235,15 @@ class TelegramStore:
     # The owner told once per dead login ------------------------------------------------
 
     def told(self) -> dict[str, str]:
-        rows = self.conn.execute("SELECT profile, incident FROM telegram_told")
+        rows = self.db.execute("SELECT profile, incident FROM telegram_told")
         return {r[0]: r[1] for r in rows.fetchall()}
 
     def tell(self, profile: str, incident: str, *, now: float) -> None:
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO telegram_told (profile, incident, at) VALUES (?, ?, ?) "
             "ON CONFLICT(profile) DO UPDATE SET incident = excluded.incident, at = excluded.at",
             (profile, incident, now),
         )
 
     def healed(self, profile: str) -> None:
-        self.conn.execute("DELETE FROM telegram_told WHERE profile = ?", (profile,))
+        self.db.execute("DELETE FROM telegram_told WHERE profile = ?", (profile,))

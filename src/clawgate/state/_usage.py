@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
 from clawgate.state._caller import CLIENT_KEY
+from clawgate.state._seam import Db
 
 __all__ = ["UsageRecord", "UsageStore"]
 
@@ -26,11 +26,11 @@ class UsageRecord:
 
 
 class UsageStore:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Db) -> None:
+        self.db = db
 
     def add(self, record: UsageRecord) -> None:
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO usage (turn_id, provider, model, profile, billing, input_tokens, "
             "output_tokens, at, client_key, cached_tokens, reasoning_tokens) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -50,12 +50,12 @@ class UsageStore:
         )
 
     def for_turn(self, turn_id: str) -> list[UsageRecord]:
-        rows = self.conn.execute("SELECT * FROM usage WHERE turn_id = ?", (turn_id,)).fetchall()
+        rows = self.db.execute("SELECT * FROM usage WHERE turn_id = ?", (turn_id,)).fetchall()
         return [UsageRecord(**dict(row)) for row in rows]
 
     def tokens_since(self, since: float) -> dict[str, int]:
         """Tokens (input and output) each profile answered with since ``since``."""
-        rows = self.conn.execute(
+        rows = self.db.execute(
             "SELECT profile, SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) "
             "FROM usage WHERE at >= ? GROUP BY profile",
             (since,),
@@ -64,7 +64,7 @@ class UsageStore:
 
     def key_tokens_since(self, client_key: str, since: float) -> int:
         """Tokens (input and output) answered for one client key since ``since``."""
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) "
             "FROM usage WHERE client_key = ? AND at >= ?",
             (client_key, since),
@@ -73,12 +73,12 @@ class UsageStore:
 
     def last_used(self) -> dict[str, float]:
         """When each profile last answered a turn."""
-        rows = self.conn.execute("SELECT profile, MAX(at) FROM usage GROUP BY profile")
+        rows = self.db.execute("SELECT profile, MAX(at) FROM usage GROUP BY profile")
         return {profile: at for profile, at in rows.fetchall()}
 
     def last_model(self, profile: str) -> str | None:
         """The model the profile last answered with."""
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT model FROM usage WHERE profile = ? ORDER BY at DESC LIMIT 1", (profile,)
         ).fetchone()
         return str(row[0]) if row else None

@@ -9,13 +9,13 @@ so an estimate never looks complete when it is not."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from clawgate.config import Settings
 from clawgate.names import shown
+from clawgate.state._seam import Db
 
 __all__ = [
     "GROUPINGS",
@@ -39,6 +39,8 @@ _GROUP_SQL: Mapping[Grouping, str] = {
     "model": f"COALESCE(t.model, t.requested, '{NONE}')",
     "day": "date(t.started_at, 'unixepoch')",  # UTC
 }
+# The one grouping the engines spell differently (the day of a UNIX time, in UTC).
+_PG_DAY = "to_char(to_timestamp(t.started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.IGNORECASE)
 _SECONDS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 
@@ -107,16 +109,15 @@ class UsageReport:
         }
 
 
-def usage_report(
-    conn: sqlite3.Connection, since: float, by: Grouping, prices: Mapping[str, Price]
-) -> UsageReport:
+def usage_report(db: Db, since: float, by: Grouping, prices: Mapping[str, Price]) -> UsageReport:
     """Turns started at or after ``since``, grouped ``by``; ``prices`` by ``provider/model``."""
-    rows = conn.execute(
-        f"SELECT {_GROUP_SQL[by]} AS grp, u.provider, u.model, u.billing, "  # noqa: S608 (a fixed expression)
+    group = _PG_DAY if by == "day" and db.dialect == "postgres" else _GROUP_SQL[by]
+    rows = db.execute(
+        f"SELECT {group} AS grp, u.provider, u.model, u.billing, "  # noqa: S608 (a fixed expression)
         "COUNT(*) AS requests, "
-        "SUM(t.outcome = 'failed') AS failures, "
+        "SUM(CASE WHEN t.outcome = 'failed' THEN 1 ELSE 0 END) AS failures, "
         "SUM(t.fallback) AS fallbacks, "
-        "SUM(u.turn_id IS NOT NULL) AS answered, "
+        "SUM(CASE WHEN u.turn_id IS NOT NULL THEN 1 ELSE 0 END) AS answered, "
         "SUM(COALESCE(u.input_tokens, 0)) AS input_tokens, "
         "SUM(COALESCE(u.output_tokens, 0)) AS output_tokens, "
         "SUM(COALESCE(u.cached_tokens, 0)) AS cached_tokens, "
@@ -130,15 +131,15 @@ def usage_report(
     for row in rows:
         part = UsageRow(
             str(row["grp"]),
-            requests=row["requests"],
-            failures=row["failures"] or 0,
-            fallbacks=row["fallbacks"] or 0,
-            input_tokens=row["input_tokens"],
-            output_tokens=row["output_tokens"],
-            cached_tokens=row["cached_tokens"],
-            reasoning_tokens=row["reasoning_tokens"],
+            requests=int(row["requests"]),
+            failures=int(row["failures"] or 0),
+            fallbacks=int(row["fallbacks"] or 0),
+            input_tokens=int(row["input_tokens"]),
+            output_tokens=int(row["output_tokens"]),
+            cached_tokens=int(row["cached_tokens"]),
+            reasoning_tokens=int(row["reasoning_tokens"]),
         )
-        answered = row["answered"] or 0
+        answered = int(row["answered"] or 0)
         if row["billing"] == "subscription":
             part.subscription_turns = answered
         elif row["billing"] == "metered":
