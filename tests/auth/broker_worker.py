@@ -21,6 +21,7 @@ import httpx
 from clawgate import auth
 from clawgate.clock import ManualClock
 from tests.auth.helpers import PROFILE, broker, settings
+from tests.vault_backends import worker_env
 
 ROOT = Path(__file__).parents[2]
 
@@ -32,7 +33,12 @@ def start_workers(
     command = [sys.executable, "-m", "tests.auth.broker_worker", str(state), str(callers)]
     return [
         subprocess.Popen(
-            [*command, str(now)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [*command, str(now)],
+            cwd=ROOT,
+            env=worker_env(),  # the test's vault backend
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for _ in range(processes)
     ]

@@ -13,6 +13,9 @@ from tests.auth.login_ui import ScriptedUI
 from tests.fakes.github import FakeGitHub
 from tests.fakes.server import serve
 from tests.oidc_server import OidcServer, oidc_server
+from tests.vault_backends import vault_backend
+
+__all__ = ["vault_backend"]  # the broker tests run on both vault backends (usefixtures)
 
 
 @pytest.fixture(scope="module")

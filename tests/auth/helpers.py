@@ -15,6 +15,7 @@ from clawgate.config import Settings, load_config
 from clawgate.vault import KeyResolver, StoredProfile, Vault
 from tests.auth.login_ui import ScriptedUI
 from tests.oidc_server import OidcServer
+from tests.vault_backends import make_vault
 
 PROFILE = "myidp:default"
 
@@ -36,8 +37,9 @@ def settings(state: Path) -> Settings:
 
 
 def vault(state: Path, clock: Clock | None = None) -> Vault:
+    """The state's vault, on the test's backend (`tests.vault_backends`)."""
     vault_dir = state / "vault"
-    return Vault(vault_dir, KeyResolver(vault_dir, {}), clock=clock or ManualClock())
+    return make_vault(vault_dir, KeyResolver(vault_dir, {}), clock=clock or ManualClock())
 
 
 async def device_login(idp: OidcServer, state: Path, clock: ManualClock) -> StoredProfile:

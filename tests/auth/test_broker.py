@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import anyio
-import filelock
 import httpx
 import pytest
 
@@ -22,8 +21,9 @@ from clawgate.vault import OAuthMaterial
 from tests.auth.broker_worker import collect, release, start_workers
 from tests.auth.helpers import PROFILE, broker, device_login, vault
 from tests.oidc_server import CLIENT_ID, OidcServer
+from tests.vault_backends import held_elsewhere
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("vault_backend")]  # files and PostgreSQL
 HOUR = 3600.0
 ROOT = Path(__file__).parents[2]
 
@@ -241,13 +241,9 @@ async def test_a_refresher_killed_mid_request_leaves_the_store_consistent(
         [victim] = start_workers(state, processes=1, callers=5, now=clock.now() + 2 * HOUR)
         release([victim])
         # Wait until the victim holds the profile's lock, i.e. is inside the refresh.
-        probe = filelock.FileLock(next((state / "vault" / "locks").glob("*.lock")), timeout=0)
         deadline = 200
         while deadline:
-            try:
-                probe.acquire()
-                probe.release()
-            except filelock.Timeout:
+            if held_elsewhere(vault(state), PROFILE):
                 break
             deadline -= 1
             assert victim.poll() is None, "the worker exited before it took the lock"

@@ -21,7 +21,7 @@ from clawgate.vault import Held, OAuthMaterial, ProfileStatus, StoredProfile
 from tests.auth.helpers import PROFILE, device_login, settings, vault
 from tests.oidc_server import OidcServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("vault_backend")]  # files and PostgreSQL
 HOUR = 3600.0
 FIX = "clawgate models auth login --provider myidp --device-code"
 

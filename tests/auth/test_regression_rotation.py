@@ -21,12 +21,13 @@ from tests.auth.broker_worker import collect, release, start_workers
 from tests.auth.helpers import PROFILE, broker, device_login, vault
 from tests.oidc_server import CLIENT_ID, OidcServer, oidc_server
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("vault_backend")]  # files and PostgreSQL
 DAY = 86400.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def ten_day_idp() -> Iterator[OidcServer]:
+    """One server per run (per backend): the test counts its refreshes from zero."""
     with oidc_server(DEVICE_INTERVAL="1", ACCESS_TOKEN_TTL=str(int(10 * DAY))) as server:
         yield server
 

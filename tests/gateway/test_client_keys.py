@@ -194,7 +194,7 @@ async def test_only_a_keyed_hash_is_stored(keyed: Keyed) -> None:
             assert body not in path.read_bytes(), path
     # The records are sealed in the vault: not even the key's name or hash is readable there.
     (record,) = keyed.store.all()
-    sealed = keyed.store.path.read_bytes()
+    sealed = keyed.store.vault.secret_path("client-keys").read_bytes()
     assert b"secretive" not in sealed
     assert record.digest.encode() not in sealed
     # The hash is keyed (HMAC), not a plain digest someone could check guesses against.

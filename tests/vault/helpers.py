@@ -4,11 +4,14 @@ from pathlib import Path
 
 from clawgate.clock import ManualClock
 from clawgate.vault import KeyResolver, Vault
+from tests.vault_backends import make_vault
 
 
 def open_vault(state_dir: Path, env: dict[str, str] | None = None) -> Vault:
+    """A vault of ``state_dir`` on the test's backend (`tests.vault_backends`)."""
     vault_dir = state_dir / "vault"
-    return Vault(vault_dir, KeyResolver(vault_dir, env or {}), clock=ManualClock(), lock_timeout=5)
+    keys = KeyResolver(vault_dir, env or {})
+    return make_vault(vault_dir, keys, clock=ManualClock(), lock_timeout=5)
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:

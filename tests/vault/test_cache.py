@@ -5,6 +5,7 @@ from pathlib import Path
 from clawgate.secret import Secret
 from clawgate.vault import ApiKeyMaterial, ProfileCache
 from tests.vault.helpers import open_vault
+from tests.vault_backends import remove_raw
 
 
 def test_the_held_copy_is_served_without_the_vault(tmp_path: Path) -> None:
@@ -13,7 +14,7 @@ def test_the_held_copy_is_served_without_the_vault(tmp_path: Path) -> None:
     cache = ProfileCache(vault)
     assert cache.get("openai:default") is None
     loaded = cache.load("openai:default")
-    vault.envelope_path("openai:default").unlink()  # the disk is gone; memory still answers
+    remove_raw(vault, "openai:default")  # the disk is gone; memory still answers
     assert cache.get("openai:default") is loaded
 
 

@@ -27,6 +27,17 @@ from clawgate.vault import (
 from clawgate.vault._envelope import seal
 from clawgate.vault._material import dump_material
 from tests.vault.helpers import open_vault
+from tests.vault_backends import (
+    files_only,
+    ledger_discard,
+    ledger_where,
+    on_postgres,
+    put_raw,
+    put_raw_ledger,
+    raw,
+    raw_ledger,
+    remove_ledger,
+)
 
 PROFILE = "openai:default"
 OTHER = "anthropic:manual"
@@ -52,28 +63,34 @@ def ledger(state: Path) -> Path:
     return state / "vault" / "meta" / "ledger.json"
 
 
-def files_of(vault: Vault, profile_id: str) -> dict[Path, bytes]:
-    """Every file in the vault that is the profile's own: what an attacker (or a restore of
-    one profile) would put back."""
+def files_of(vault: Vault, profile_id: str) -> dict[Path | str, bytes]:
+    """Every file in the vault that is the profile's own (on PostgreSQL: its row): what an
+    attacker (or a restore of one profile) would put back."""
+    if on_postgres():
+        return {profile_id: raw(vault, profile_id)}
     stem = quote(profile_id, safe="@:+")
     return {p: p.read_bytes() for p in vault.dir.rglob(f"{stem}.*") if p.is_file()}
 
 
-def put_back(copies: dict[Path, bytes]) -> None:
-    for path, data in copies.items():
-        path.write_bytes(data)
+def put_back(vault: Vault, copies: dict[Path | str, bytes]) -> None:
+    for where, data in copies.items():
+        if isinstance(where, str):
+            put_raw(vault, where, data)
+        else:
+            where.write_bytes(data)
 
 
 def test_every_file_of_a_profile_put_back_is_a_rollback(state: Path) -> None:
     vault = open_vault(state)
     vault.save(PROFILE, "openai", OLD)
     old_copies = files_of(vault, PROFILE)
-    assert vault.envelope_path(PROFILE) in old_copies
     vault.save(PROFILE, "openai", NEW)
-    put_back(old_copies)
-    # An older version's meta file for it too, saying generation 1, as a copy would.
-    legacy = vault.dir / "meta" / f"{quote(PROFILE, safe='@:+')}.json"
-    legacy.write_text('{"v":1,"highWater":1,"status":{"state":"ok"}}')
+    put_back(vault, old_copies)
+    if not on_postgres():
+        assert vault.envelope_path(PROFILE) in old_copies
+        # An older version's meta file for it too, saying generation 1, as a copy would.
+        legacy = vault.dir / "meta" / f"{quote(PROFILE, safe='@:+')}.json"
+        legacy.write_text('{"v":1,"highWater":1,"status":{"state":"ok"}}')
     with pytest.raises(Tampered) as info:
         open_vault(state).load(PROFILE)
     assert info.value.reason == (
@@ -85,21 +102,22 @@ def test_every_file_of_a_profile_put_back_is_a_rollback(state: Path) -> None:
 def test_a_lowered_generation_in_the_ledger_does_not_authenticate(state: Path) -> None:
     vault = open_vault(state)
     vault.save(PROFILE, "openai", OLD)
-    old_envelope = vault.envelope_path(PROFILE).read_bytes()
+    old_envelope = raw(vault, PROFILE)
     vault.save(PROFILE, "openai", NEW)
-    document = json.loads(ledger(state).read_text())
+    document = json.loads(raw_ledger(vault))
     document["profiles"][PROFILE]["highWater"] = 1  # the mac left as it was
-    ledger(state).write_text(json.dumps(document))
-    vault.envelope_path(PROFILE).write_bytes(old_envelope)
+    put_raw_ledger(vault, json.dumps(document).encode())
+    put_raw(vault, PROFILE, old_envelope)
     fresh = open_vault(state)
     with pytest.raises(Tampered) as info:
         fresh.load(PROFILE)
+    where = ledger_where(vault)
     assert info.value.reason == (
-        f"the vault's ledger {ledger(state)} does not authenticate (edited, or from another vault)"
+        f"the vault's ledger {where} does not authenticate (edited, or from another vault)"
     )
     assert info.value.fix == (
-        f"restore {ledger(state)} from a backup, or remove it to accept every envelope as it "
-        f"is now: rm {ledger(state)}"
+        f"restore {where} from a backup, or remove it to accept every envelope as it "
+        f"is now: {ledger_discard(vault)}"
     )
     with pytest.raises(Tampered):  # nor is it written over, which would launder the edit
         fresh.save(PROFILE, "openai", NEW)
@@ -111,9 +129,9 @@ def test_a_cleared_status_in_the_ledger_does_not_authenticate(state: Path) -> No
     vault = open_vault(state)
     vault.save(PROFILE, "openai", OLD)
     vault.mark(PROFILE, DEAD)
-    document = json.loads(ledger(state).read_text())
+    document = json.loads(raw_ledger(vault))
     document["profiles"][PROFILE]["status"] = {"state": "ok"}
-    ledger(state).write_text(json.dumps(document))
+    put_raw_ledger(vault, json.dumps(document).encode())
     with pytest.raises(Tampered, match="does not authenticate"):
         open_vault(state).load(PROFILE)
 
@@ -127,23 +145,34 @@ def test_a_damaged_ledger_is_reported_and_removing_it_is_the_way_out(
 ) -> None:
     vault = open_vault(state)
     vault.save(PROFILE, "openai", OLD)
-    ledger(state).write_bytes(damage.replace(b"KID", vault.key().key_id.encode()))
+    put_raw_ledger(vault, damage.replace(b"KID", vault.key().key_id.encode()))
     with pytest.raises(Tampered):
         open_vault(state).load(PROFILE)
-    ledger(state).unlink()  # the fix it names
+    remove_ledger(vault)  # the fix it names
     assert open_vault(state).load(PROFILE).material == OLD
     assert open_vault(state).save(PROFILE, "openai", NEW).generation == 2
 
 
 def test_a_ledger_from_another_key_is_unresolved_not_tampered(state: Path, tmp_path: Path) -> None:
-    open_vault(state).save(PROFILE, "openai", OLD)
+    vault = open_vault(state)
+    vault.save(PROFILE, "openai", OLD)
     other = tmp_path / "other"
-    open_vault(other).save(PROFILE, "openai", NEW)  # another vault, another key
-    shutil.copy(ledger(other), ledger(state))
+    if on_postgres():  # another vault: another key, another database
+        document = json.loads(raw_ledger(vault))
+        env = {"CLAWGATE_VAULT_KEY": base64.b64encode(os.urandom(32)).decode()}
+        other_key = open_vault(other, env).key()
+        document["kid"] = other_key.key_id
+        put_raw_ledger(vault, json.dumps(document).encode())
+    else:
+        open_vault(other).save(PROFILE, "openai", NEW)  # another vault, another key
+        shutil.copy(ledger(other), ledger(state))
     with pytest.raises(Unresolved) as info:
         open_vault(state).load(PROFILE)
     assert not isinstance(info.value, Tampered)
     assert "was written with another vault key" in info.value.reason
+
+
+OLDER = files_only("older versions kept per-profile meta files; they had no PostgreSQL backend")
 
 
 def write_old_vault(state: Path, profiles: dict[str, tuple[int, ProfileStatus]]) -> Vault:
@@ -166,6 +195,7 @@ def write_old_vault(state: Path, profiles: dict[str, tuple[int, ProfileStatus]])
     return vault
 
 
+@OLDER
 def test_an_older_vaults_meta_is_accepted_once_and_moved_into_the_ledger(state: Path) -> None:
     old = write_old_vault(state, {OTHER: (3, DEAD), "anthropic:work": (7, ProfileStatus())})
     old_files = {p: p.read_bytes() for p in (old.dir / "profiles").iterdir()}
@@ -183,21 +213,23 @@ def test_an_older_vaults_meta_is_accepted_once_and_moved_into_the_ledger(state: 
     # Every profile moves on; then both its files are put back as they were before.
     for profile_id in (OTHER, "anthropic:work"):
         open_vault(state).save(profile_id, "anthropic", TokenMaterial(Secret("newer")))
-    put_back(old_files)
+    put_back(old, dict(old_files))
     for profile_id in (OTHER, "anthropic:work"):
         with pytest.raises(Tampered, match="older than generation"):
             open_vault(state).load(profile_id)
 
 
+@OLDER
 def test_an_older_vaults_meta_already_ahead_of_its_envelope_is_a_rollback(state: Path) -> None:
     old = write_old_vault(state, {OTHER: (2, ProfileStatus())})
     key = old.key()
     stale = seal(key, OTHER, "anthropic", 1, dump_material(TokenMaterial(Secret("t"))))
-    old.envelope_path(OTHER).write_bytes(stale)
+    put_raw(old, OTHER, stale)
     with pytest.raises(Tampered, match="generation 1, older than generation 2"):
         open_vault(state).load(OTHER)
 
 
+@OLDER
 def test_the_first_write_to_an_older_vault_upgrades_it_too(state: Path) -> None:
     write_old_vault(state, {OTHER: (4, DEAD)})
     vault = open_vault(state)
@@ -220,7 +252,7 @@ def test_a_deleted_profile_put_back_is_a_rollback(state: Path) -> None:
     copies = files_of(vault, PROFILE)
     vault.save(PROFILE, "openai", NEW)
     vault.delete(PROFILE)
-    put_back(copies)
+    put_back(vault, copies)
     with pytest.raises(Tampered, match="older than generation 2"):
         open_vault(state).load(PROFILE)
 
@@ -231,6 +263,17 @@ def test_what_is_not_detected_the_whole_vault_put_back(state: Path, tmp_path: Pa
     restore from backup."""
     vault = open_vault(state)
     vault.save(PROFILE, "openai", OLD)
+    if on_postgres():  # the database restored: its envelope row and its ledger row
+        envelope, document = raw(vault, PROFILE), raw_ledger(vault)
+        vault.save(PROFILE, "openai", NEW)
+        put_raw(vault, PROFILE, envelope)
+        put_raw_ledger(vault, document)
+        # A process that saw generation 2 still knows better (docs/security.md) ...
+        with pytest.raises(Tampered, match="put back to an older copy"):
+            vault.load(PROFILE)
+        # ... one started after the restore cannot tell.
+        assert open_vault(state).load(PROFILE).material == OLD
+        return
     backup = tmp_path / "backup"
     shutil.copytree(vault.dir, backup)
     vault.save(PROFILE, "openai", NEW)
@@ -245,5 +288,7 @@ def test_the_ledger_key_is_derived_not_the_data_key(state: Path) -> None:
     key = vault.key()
     assert len(key.ledger_key) == 32
     assert key.ledger_key != key.key
-    assert base64.b64encode(key.key).decode() not in ledger(state).read_text()
-    assert oct(os.stat(ledger(state)).st_mode & 0o777) == "0o600"
+    assert base64.b64encode(key.key).decode() not in raw_ledger(vault).decode()
+    assert key.key not in raw_ledger(vault)
+    if not on_postgres():
+        assert oct(os.stat(ledger(state)).st_mode & 0o777) == "0o600"

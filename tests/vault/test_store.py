@@ -25,6 +25,7 @@ from clawgate.vault import (
 )
 from tests.canary import CANARY
 from tests.vault.helpers import open_vault
+from tests.vault_backends import on_postgres, put_raw, raw
 
 OAUTH = OAuthMaterial(
     access=Secret("eyJhbGciOi.access.token-value"),
@@ -61,7 +62,7 @@ def test_every_kind_round_trips(tmp_path: Path, profile_id: str, material: objec
     assert loaded.kind is type(material).kind  # type: ignore[attr-defined]
     assert loaded.status == ProfileStatus()
     assert CANARY not in repr(loaded)
-    assert CANARY not in vault.envelope_path(profile_id).read_text()
+    assert CANARY not in raw(vault, profile_id).decode()
 
 
 def test_billing_kinds() -> None:
@@ -84,6 +85,11 @@ def test_generation_counts_every_change(tmp_path: Path) -> None:
 def test_files_are_private(tmp_path: Path) -> None:
     vault = open_vault(tmp_path)
     vault.save("openai:default", "openai", ApiKeyMaterial(Secret("k")))
+    if on_postgres():  # the state directory holds the key and nothing else of the vault
+        assert sorted(p.name for p in vault.dir.iterdir()) == ["key"]
+        assert mode(vault.dir / "key") == 0o600
+        assert vault.key().source is KeySource.FILE
+        return
     assert mode(vault.dir) == 0o700
     for folder in ("profiles", "meta", "locks"):
         assert mode(vault.dir / folder) == 0o700
@@ -97,8 +103,7 @@ def test_an_envelope_renamed_onto_another_profile_is_tampered(tmp_path: Path) ->
     vault = open_vault(tmp_path)
     vault.save("openai:work", "openai", ApiKeyMaterial(Secret("work-key")))
     vault.save("openai:home", "openai", ApiKeyMaterial(Secret("home-key")))
-    home = vault.envelope_path("openai:home")
-    home.write_bytes(vault.envelope_path("openai:work").read_bytes())
+    put_raw(vault, "openai:home", raw(vault, "openai:work"))
     with pytest.raises(Tampered, match="belongs to profile 'openai:work'"):
         vault.load("openai:home")
 
@@ -106,10 +111,9 @@ def test_an_envelope_renamed_onto_another_profile_is_tampered(tmp_path: Path) ->
 def test_an_envelope_with_its_profile_field_edited_too_is_tampered(tmp_path: Path) -> None:
     vault = open_vault(tmp_path)
     vault.save("openai:work", "openai", ApiKeyMaterial(Secret("work-key")))
-    fields = json.loads(vault.envelope_path("openai:work").read_bytes())
+    fields = json.loads(raw(vault, "openai:work"))
     fields["profile"] = "openai:home"
-    vault.envelope_path("openai:home").parent.mkdir(exist_ok=True)
-    vault.envelope_path("openai:home").write_text(json.dumps(fields))
+    put_raw(vault, "openai:home", json.dumps(fields).encode())
     with pytest.raises(Tampered, match="does not decrypt"):
         vault.load("openai:home")
 
@@ -117,9 +121,9 @@ def test_an_envelope_with_its_profile_field_edited_too_is_tampered(tmp_path: Pat
 def test_a_rolled_back_envelope_is_tampered(tmp_path: Path) -> None:
     vault = open_vault(tmp_path)
     vault.save("openai:default", "openai", ApiKeyMaterial(Secret("old")))
-    old_copy = vault.envelope_path("openai:default").read_bytes()
+    old_copy = raw(vault, "openai:default")
     vault.save("openai:default", "openai", ApiKeyMaterial(Secret("new")))
-    vault.envelope_path("openai:default").write_bytes(old_copy)
+    put_raw(vault, "openai:default", old_copy)
     with pytest.raises(Tampered, match="generation 1, older than generation 2"):
         vault.load("openai:default")
 
@@ -127,10 +131,10 @@ def test_a_rolled_back_envelope_is_tampered(tmp_path: Path) -> None:
 def test_an_edited_generation_is_tampered(tmp_path: Path) -> None:
     vault = open_vault(tmp_path)
     vault.save("openai:default", "openai", ApiKeyMaterial(Secret("old")))
-    old = json.loads(vault.envelope_path("openai:default").read_bytes())
+    old = json.loads(raw(vault, "openai:default"))
     vault.save("openai:default", "openai", ApiKeyMaterial(Secret("new")))
     old["generation"] = 5  # lift the rolled-back copy over the high-water mark
-    vault.envelope_path("openai:default").write_text(json.dumps(old))
+    put_raw(vault, "openai:default", json.dumps(old).encode())
     with pytest.raises(Tampered, match="does not decrypt"):
         vault.load("openai:default")
 
@@ -138,11 +142,11 @@ def test_an_edited_generation_is_tampered(tmp_path: Path) -> None:
 def test_a_deleted_profile_keeps_its_high_water_mark(tmp_path: Path) -> None:
     vault = open_vault(tmp_path)
     vault.save("openai:default", "openai", ApiKeyMaterial(Secret("a")))
-    copy = vault.envelope_path("openai:default").read_bytes()
+    copy = raw(vault, "openai:default")
     vault.save("openai:default", "openai", ApiKeyMaterial(Secret("b")))
     assert vault.delete("openai:default")
     assert vault.profile_ids() == []
-    vault.envelope_path("openai:default").write_bytes(copy)
+    put_raw(vault, "openai:default", copy)
     with pytest.raises(Tampered):
         vault.load("openai:default")
     assert vault.save("openai:default", "openai", ApiKeyMaterial(Secret("c"))).generation == 3
@@ -161,27 +165,26 @@ def test_a_deleted_profile_keeps_its_high_water_mark(tmp_path: Path) -> None:
 def test_a_corrupt_envelope_is_unresolved_and_left_alone(tmp_path: Path, damage: object) -> None:
     vault = open_vault(tmp_path)
     vault.save("openai:default", "openai", ApiKeyMaterial(Secret("k")))
-    path = vault.envelope_path("openai:default")
-    broken = damage(path.read_bytes())  # type: ignore[operator]
-    path.write_bytes(broken)
+    broken = damage(raw(vault, "openai:default"))  # type: ignore[operator]
+    put_raw(vault, "openai:default", broken)
     with pytest.raises(Unresolved) as info:
         vault.load("openai:default")
     assert "truncated or corrupted" in info.value.message
     assert info.value.fix is not None
-    assert path.read_bytes() == broken
+    assert raw(vault, "openai:default") == broken
 
 
 def test_a_wrong_key_is_unresolved_not_tampered_and_nothing_changes(tmp_path: Path) -> None:
     open_vault(tmp_path).save("openai:default", "openai", ApiKeyMaterial(Secret("k")))
     other_key = base64.b64encode(os.urandom(32)).decode()
     vault = open_vault(tmp_path, {"CLAWGATE_VAULT_KEY": other_key})
-    before = vault.envelope_path("openai:default").read_bytes()
+    before = raw(vault, "openai:default")
     with pytest.raises(Unresolved) as info:
         vault.load("openai:default")
     assert not isinstance(info.value, Tampered)
     assert "encrypted with another vault key" in info.value.message
     assert "from env" in info.value.message
-    assert vault.envelope_path("openai:default").read_bytes() == before
+    assert raw(vault, "openai:default") == before
 
 
 def test_a_lost_key_is_not_replaced_while_envelopes_exist(tmp_path: Path) -> None:
@@ -235,15 +238,20 @@ def test_update_sees_the_newest_material(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", ["", "noprovider", "Upper:x", "a:b/c", "a:", ":b", "a:b\nc"])
 def test_profile_ids_are_checked(tmp_path: Path, bad: str) -> None:
+    vault = open_vault(tmp_path)
     with pytest.raises(BadProfileId):
-        open_vault(tmp_path).envelope_path(bad)
+        vault.load(bad)
+    with pytest.raises(BadProfileId):
+        vault.save(bad, "openai", ApiKeyMaterial(Secret("k")))
 
 
 def test_odd_but_valid_profile_ids_map_to_safe_file_names(tmp_path: Path) -> None:
     vault = open_vault(tmp_path)
     for profile_id in ("openai-codex:me@example.com", "oidc:..", "work-llm:a b%c"):
         vault.save(profile_id, profile_id.split(":")[0], ApiKeyMaterial(Secret("k")))
-        assert vault.envelope_path(profile_id).parent == vault.dir / "profiles"
+        if not on_postgres():
+            assert vault.envelope_path(profile_id).parent == vault.dir / "profiles"
+        assert vault.load(profile_id).material == ApiKeyMaterial(Secret("k"))
     assert vault.profile_ids() == ["oidc:..", "openai-codex:me@example.com", "work-llm:a b%c"]
 
 

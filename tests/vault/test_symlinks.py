@@ -25,6 +25,7 @@ from clawgate.vault import (
 )
 from clawgate.vault._strict import take
 from tests.vault.helpers import open_vault, snapshot
+from tests.vault_backends import files_only
 
 KEY = ApiKeyMaterial(Secret("sk-symlinks-0123456789"))
 PROFILE = "openai:default"
@@ -92,6 +93,10 @@ def test_a_dangling_key_link_is_said_not_crashed_on(state: Path, tmp_path: Path)
     assert not (tmp_path / "nowhere").exists()  # nothing created through the link
 
 
+ON_DISK = files_only("a link at one of the vault's own files; PostgreSQL keeps none on disk")
+
+
+@ON_DISK
 @pytest.mark.parametrize("loop", ["self", "pair"])
 def test_a_symlink_loop_at_a_lock_file_is_refused(state: Path, loop: str) -> None:
     vault = open_vault(state)
@@ -118,6 +123,7 @@ def test_a_symlink_loop_at_a_lock_file_is_refused(state: Path, loop: str) -> Non
     assert vault.save(PROFILE, "openai", KEY).generation == 2
 
 
+@ON_DISK
 @pytest.mark.anyio
 async def test_an_async_lock_refuses_a_link_too(state: Path, tmp_path: Path) -> None:
     vault = open_vault(state)
@@ -143,6 +149,7 @@ def test_a_link_put_at_a_lock_after_the_check_is_still_refused(tmp_path: Path) -
         take(lock, lambda: LockTimeout("busy"))
 
 
+@ON_DISK
 def test_a_linked_envelope_is_tampered_and_a_login_replaces_the_link(
     state: Path, tmp_path: Path
 ) -> None:
@@ -169,6 +176,7 @@ def test_a_linked_envelope_is_tampered_and_a_login_replaces_the_link(
     assert open_vault(state).load(PROFILE).material == TokenMaterial(Secret("new"))
 
 
+@ON_DISK
 def test_a_linked_envelope_during_an_update_is_not_taken_for_none(state: Path) -> None:
     vault = open_vault(state)
     vault.save(PROFILE, "openai", KEY)
@@ -179,6 +187,7 @@ def test_a_linked_envelope_during_an_update_is_not_taken_for_none(state: Path) -
         vault.update(PROFILE, "openai", lambda current: KEY)
 
 
+@ON_DISK
 def test_a_linked_ledger_is_not_followed(state: Path, tmp_path: Path) -> None:
     vault = open_vault(state)
     vault.save(PROFILE, "openai", KEY)
@@ -194,6 +203,7 @@ def test_a_linked_ledger_is_not_followed(state: Path, tmp_path: Path) -> None:
     assert info.value.fix.endswith(f"rm {ledger}")
 
 
+@ON_DISK
 def test_a_linked_secret_is_unreadable_and_replaced_not_written_through(
     state: Path, tmp_path: Path
 ) -> None:
@@ -212,7 +222,14 @@ def test_a_linked_secret_is_unreadable_and_replaced_not_written_through(
     assert open_vault(state).secret("gateway") == Secret("cg-token-2")
 
 
-@pytest.mark.parametrize("folder", ["vault", "vault/profiles", "vault/locks"])
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "vault",
+        pytest.param("vault/profiles", marks=ON_DISK),
+        pytest.param("vault/locks", marks=ON_DISK),
+    ],
+)
 def test_a_vault_directory_that_is_a_link_is_refused(
     state: Path, tmp_path: Path, folder: str
 ) -> None:
@@ -228,6 +245,7 @@ def test_a_vault_directory_that_is_a_link_is_refused(
     )
 
 
+@ON_DISK
 def test_a_fifo_at_an_envelope_is_refused_without_waiting(state: Path) -> None:
     vault = open_vault(state)
     vault.save(PROFILE, "openai", KEY)

@@ -1,8 +1,10 @@
 """A separate process that works on a vault, for the crash and concurrency tests.
 
-python worker.py STATE_DIR write-forever PROFILE
-python worker.py STATE_DIR increment PROFILE N
-python worker.py STATE_DIR hold-lock PROFILE
+python -m tests.vault.worker STATE_DIR write-forever PROFILE
+python -m tests.vault.worker STATE_DIR increment PROFILE N
+python -m tests.vault.worker STATE_DIR hold-lock PROFILE
+
+On the backend of the test that started it (``VAULT_TEST_URL``: `tests.vault_backends`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import sys
 from pathlib import Path
 
 from clawgate.secret import Secret
-from clawgate.vault import KeyResolver, StoredProfile, TokenMaterial, Vault
+from clawgate.vault import KeyResolver, StoredProfile, TokenMaterial
+from tests.vault_backends import make_vault
 
 
 def bump(current: StoredProfile | None) -> TokenMaterial:
@@ -22,7 +25,7 @@ def bump(current: StoredProfile | None) -> TokenMaterial:
 
 def main() -> None:
     state_dir, action, profile = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-    vault = Vault(state_dir / "vault", KeyResolver(state_dir / "vault", {}), lock_timeout=60)
+    vault = make_vault(state_dir / "vault", KeyResolver(state_dir / "vault", {}), lock_timeout=60)
     provider = profile.split(":")[0]
     if action == "write-forever":
         print("ready", flush=True)

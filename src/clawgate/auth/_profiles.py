@@ -240,9 +240,7 @@ def view_profile(
         return _unusable(profile_id, meta, "tampered", exc.reason, exc.fix), None
     except Unresolved as exc:
         # Only the absence of the envelope makes it missing: damaged bytes are unresolved.
-        state: ProfileState = (
-            "unresolved" if vault.envelope_path(profile_id).exists() else "missing"
-        )
+        state: ProfileState = "unresolved" if vault.exists(profile_id) else "missing"
         return _unusable(profile_id, meta, state, exc.reason, exc.fix), None
     except KeyUnavailable as exc:  # no key at all: every stored profile is unreadable alike
         return _unusable(profile_id, meta, "unresolved", exc.message, exc.fix), None

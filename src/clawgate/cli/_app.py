@@ -43,9 +43,16 @@ class App:
     @property
     def vault(self) -> Vault:
         if self._vault is None:
+            from clawgate.config import ConfigError
             from clawgate.vault import Vault
 
-            self._vault = Vault.open(self.paths.state_dir, self.env)
+            # Where the envelopes live is the config's (state.backend); the key never is. A
+            # config that does not load is the command's to report (doctor says where).
+            try:
+                backend = self.config.settings.state.backend
+            except ConfigError:
+                backend = "sqlite"
+            self._vault = Vault.open(self.paths.state_dir, self.env, backend=backend)
         return self._vault
 
 

@@ -11,7 +11,6 @@ on the wrong provider needs a person: the check names the command.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,9 @@ from typing import Any
 
 from clawgate.catalog import facts
 from clawgate.config import LoadedConfig, Paths, rewrite_config
-from clawgate.fileio import ensure_private_dir
+from clawgate.fileio import ensure_private_dir, write_atomic
 from clawgate.importers import API, CODEX, codex_id, follow_logins, moves_to_codex
-from clawgate.vault import Kind, StoredProfile, Vault, VaultError
+from clawgate.vault import Kind, StoredProfile, Unresolved, Vault, VaultError
 
 __all__ = ["Misfiled", "misfiled"]
 
@@ -102,9 +101,11 @@ def _move(
 ) -> list[str]:
     backups = paths.state_dir / "doctor" / f"backup-{stamp}"
     ensure_private_dir(backups)  # doctor/ too: mkdir's parents would get the umask's mode
-    envelope = vault.envelope_path(old)
-    backup = backups / envelope.name
-    shutil.copy2(envelope, backup)  # the envelope is sealed to its name: restorable as is
+    sealed = vault.sealed(old)
+    if sealed is None:
+        raise Unresolved(old, "no credentials stored", fix="nothing to move")
+    backup = backups / sealed[0]
+    write_atomic(backup, sealed[1])  # the envelope is sealed to its name: restorable as is
     profile = vault.load(old)
     vault.save(new, CODEX, profile.material)
     vault.delete(old)

@@ -14,7 +14,6 @@ guard around the request.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -80,15 +79,13 @@ class ClientKeys:
         return self.store.find(presented, self._current())
 
     def _current(self) -> list[ClientKey]:
-        try:
-            stat = os.stat(self.store.path)
-        except FileNotFoundError:
+        seen = self.store.stamp()  # (inode, size, mtime ns) on files; see Vault.secret_stamp
+        if seen is None:
             self._seen, self._keys = None, []
             return self._keys
-        seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         # A file changed within the file system's timestamp granularity of our last read may
         # have changed again unseen (git's "racy clean" problem): trust only older ones.
-        if seen != self._seen or time.time_ns() - stat.st_mtime_ns < _SETTLED:
+        if seen != self._seen or time.time_ns() - seen[2] < _SETTLED:
             self._keys = self.store.all()
             self._seen = seen
         return self._keys

@@ -22,10 +22,7 @@ import re
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
-
-import filelock
 
 from clawgate.clock import Clock, SystemClock
 from clawgate.errors import ClawgateError
@@ -95,10 +92,9 @@ class ClientKeyStore:
         self.clock = clock or SystemClock()
         self._hmac: Secret | None = None
 
-    @property
-    def path(self) -> Path:
-        """The file the records are sealed in: its change means they changed."""
-        return self.vault.secret_path(RECORDS)
+    def stamp(self) -> tuple[int, int, int] | None:
+        """What changes when the records change (`Vault.secret_stamp`); None when none."""
+        return self.vault.secret_stamp(RECORDS)
 
     def all(self) -> list[ClientKey]:
         stored = self.vault.secret(RECORDS)
@@ -183,21 +179,16 @@ class ClientKeyStore:
         """The records, read under a lock and written back when the block ends without error:
         two CLIs editing at once take turns, and neither loses the other's change."""
         self.vault.key(create=True)
-        lock = self.vault.lock_file("client-keys.edit", timeout=_LOCK_TIMEOUT)
-        try:
-            lock.acquire()
-        except filelock.Timeout:
-            raise ClientKeyError(
-                "the client keys are being edited by another clawgate process",
-                fix="wait for it to finish, then retry",
-            ) from None
-        try:
+        busy = ClientKeyError(
+            "the client keys are being edited by another clawgate process",
+            fix="wait for it to finish, then retry",
+        )
+        # The vault's lock: a file lock, or on PostgreSQL one across replicas.
+        with self.vault.named_lock("client-keys.edit", lambda: busy, timeout=_LOCK_TIMEOUT):
             keys = self.all()
             yield keys
             document = {"version": 1, "keys": [_to_json(k) for k in keys]}
             self.vault.save_secret(RECORDS, Secret(json.dumps(document)))
-        finally:
-            lock.release()
 
 
 def _new() -> Secret:

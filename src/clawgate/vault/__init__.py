@@ -2,6 +2,7 @@
 and apart from the profiles, one per secret of clawgate's own (`Vault.secret`)."""
 
 from clawgate.vault._cache import ProfileCache
+from clawgate.vault._copy import VaultCopy, copy_vault
 from clawgate.vault._errors import (
     BadProfileId,
     KeyUnavailable,
@@ -51,7 +52,9 @@ __all__ = [
     "Unresolved",
     "UnsafePath",
     "Vault",
+    "VaultCopy",
     "VaultError",
     "check_profile_id",
+    "copy_vault",
     "system_keyring",
 ]

@@ -50,7 +50,7 @@ from clawgate.vault._errors import VaultError
 from clawgate.vault._key import DataKey
 from clawgate.vault._material import ProfileStatus
 
-__all__ = ["LEDGER", "Entry", "Ledger", "LedgerBroken"]
+__all__ = ["LEDGER", "Entry", "Ledger", "LedgerBroken", "sign", "verify"]
 
 LEDGER = "ledger.json"
 VERSION = 1
@@ -96,10 +96,13 @@ def _stamp(st: os.stat_result) -> tuple[int, ...]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _verify(raw: bytes, key: DataKey, path: Path) -> dict[str, Entry]:
+def verify(raw: bytes, key: DataKey, where: str, discard: str) -> dict[str, Entry]:
+    """The entries of a ledger document read from ``where`` (a path, a table row), checked
+    against ``key``; `LedgerBroken` when it cannot be trusted, whose fix names ``discard``
+    (the command that removes it)."""
     restore = (
-        f"restore {path} from a backup, or remove it to accept every envelope as it is now: "
-        f"rm {shlex.quote(str(path))}"
+        f"restore {where} from a backup, or remove it to accept every envelope as it is "
+        f"now: {discard}"
     )
     try:
         document = json.loads(raw)
@@ -110,32 +113,44 @@ def _verify(raw: bytes, key: DataKey, path: Path) -> dict[str, Entry]:
         not isinstance(document.get(name), kind) for name, kind in shape.items()
     ):
         raise LedgerBroken(
-            f"the vault's ledger {path} is not a ledger (truncated or edited)", restore
+            f"the vault's ledger {where} is not a ledger (truncated or edited)", restore
         )
     if document["v"] != VERSION:
         raise LedgerBroken(
-            f"the vault's ledger {path} is version {document['v']}, newer than this clawgate",
+            f"the vault's ledger {where} is version {document['v']}, newer than this clawgate",
             "upgrade clawgate",
             tampered=False,
         )
     if document.get("kid") != key.key_id:
         raise LedgerBroken(
-            f"the vault's ledger {path} was written with another vault key (key id "
+            f"the vault's ledger {where} was written with another vault key (key id "
             f"{document['kid'][:16]!r}; the key in use from {key.source} is {key.key_id})",
-            f"use the vault key it was written with, or remove {path}",
+            f"use the vault key it was written with, or remove it: {discard}",
             tampered=False,
         )
     body = {name: document.get(name) for name in ("v", "kid", "profiles")}
     # As bytes: compare_digest refuses a str that is not ASCII, and this one is the file's.
     if not hmac.compare_digest(document["mac"].encode(), _mac(key, body).encode()):
         raise LedgerBroken(
-            f"the vault's ledger {path} does not authenticate (edited, or from another vault)",
+            f"the vault's ledger {where} does not authenticate (edited, or from another vault)",
             restore,
         )
     profiles = body["profiles"]
     if not isinstance(profiles, dict):
-        raise LedgerBroken(f"the vault's ledger {path} holds no profiles", restore)
+        raise LedgerBroken(f"the vault's ledger {where} holds no profiles", restore)
     return {str(profile_id): Entry.from_json(fields) for profile_id, fields in profiles.items()}
+
+
+def sign(entries: dict[str, Entry], key: DataKey) -> bytes:
+    """The ledger document of ``entries``, authenticated under ``key``."""
+    profiles = {profile_id: entry.to_json() for profile_id, entry in sorted(entries.items())}
+    body: dict[str, Any] = {"v": VERSION, "kid": key.key_id, "profiles": profiles}
+    document = {**body, "mac": _mac(key, body)}
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def _discard(path: Path) -> str:
+    return f"rm {shlex.quote(str(path))}"
 
 
 class Ledger:
@@ -189,7 +204,7 @@ class Ledger:
                 f"the vault's ledger {self.path} is {exc.what}, which clawgate does not follow",
                 f"remove it to accept every envelope as it is now: {remove}",
             ) from None
-        entries = _verify(raw, self._key(), self.path)
+        entries = verify(raw, self._key(), str(self.path), _discard(self.path))
         self._cached = (_stamp(st), entries)
         return entries
 
@@ -227,13 +242,10 @@ class Ledger:
     # Writing (under the ledger's lock) ----------------------------------------------------
 
     def _write(self, entries: dict[str, Entry]) -> None:
-        key = self._key()
-        profiles = {profile_id: entry.to_json() for profile_id, entry in sorted(entries.items())}
-        body: dict[str, Any] = {"v": VERSION, "kid": key.key_id, "profiles": profiles}
-        document = {**body, "mac": _mac(key, body)}
+        document = sign(entries, self._key())
         ensure_private_dir(self.dir)
         remove_stale_temps(self.path)  # we hold the ledger's lock: no live writer owns them
-        write_atomic(self.path, json.dumps(document, separators=(",", ":")).encode())
+        write_atomic(self.path, document)
         self._cached = None
 
     def _drop_legacy(self) -> None:

@@ -8,36 +8,27 @@ or probed as one.
       secrets/<name>.json       one AES-256-GCM envelope, sealed to its name (`_envelope`)
       locks/secret.<name>.lock  flock(2) file: writers of that secret take turns
 
-Each is replaced atomically (0600, in a 0700 directory) under its lock. Older versions kept
-the gateway's token as the API-key profile ``clawgate:gateway`` (`LEGACY`): the first read
-moves its value here and deletes the profile, so a client holding the token keeps working.
+(or the same envelope in PostgreSQL's ``vault_secrets``, under an advisory lock: `_postgres`).
+Each is replaced atomically (on files 0600, in a 0700 directory) under its lock. Older
+versions kept the gateway's token as the API-key profile ``clawgate:gateway`` (`LEGACY`):
+the first read moves its value here and deletes the profile, so a client holding the token
+keeps working.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Protocol
 
-import filelock
-
-from clawgate.fileio import (
-    UnsafeFile,
-    ensure_private_dir,
-    read_nofollow,
-    remove_stale_temps,
-    write_atomic,
-)
+from clawgate.fileio import UnsafeFile
 from clawgate.names import check_secret_name
 from clawgate.secret import Secret
 from clawgate.vault._envelope import open_secret, seal_secret
 from clawgate.vault._errors import LockTimeout, SecretUnreadable, Unresolved
 from clawgate.vault._key import DataKey
 from clawgate.vault._material import ApiKeyMaterial, Material, MaterialError
-from clawgate.vault._strict import take
 
 __all__ = ["LEGACY", "SecretStore"]
 
@@ -55,33 +46,32 @@ class Vault(Protocol):
     """What the secrets take from the vault they live in (`_store.Vault`)."""
 
     @property
-    def dir(self) -> Path: ...
+    def storage(self) -> _Storage: ...
 
     def key(self, *, create: bool = False) -> DataKey: ...
     def load(self, profile_id: str) -> _Stored: ...
     def delete(self, profile_id: str) -> bool: ...
-    def envelope_path(self, profile_id: str) -> Path: ...
-    def lock_file(self, stem: str, timeout: float | None = None) -> filelock.BaseFileLock: ...
+    def exists(self, profile_id: str) -> bool: ...
+    def named_lock(
+        self, stem: str, busy: Callable[[], Exception], timeout: float | None = None
+    ) -> contextlib.AbstractContextManager[None]: ...
+
+
+class _Storage(Protocol):
+    def secret_where(self, name: str) -> str: ...
+    def read_secret(self, name: str) -> bytes | None: ...
+    def write_secret(self, name: str, envelope: bytes) -> None: ...
 
 
 class SecretStore:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
-        self.dir = vault.dir / "secrets"
-
-    def path(self, name: str) -> Path:
-        return self.dir / f"{_check(name)}.json"
-
-    def names(self) -> list[str]:
-        if not self.dir.is_dir():
-            return []
-        return sorted(p.name[: -len(".json")] for p in self.dir.glob("[!.]*.json"))
 
     def get(self, name: str) -> Secret | None:
         """The secret, or None when none is stored; `SecretUnreadable` when it cannot be
         read (edited, or sealed under another vault key)."""
         legacy = LEGACY.get(name)
-        if legacy is not None and os.path.lexists(self.vault.envelope_path(legacy)):
+        if legacy is not None and self.vault.exists(legacy):
             with self._lock(name):
                 return self._migrate(name, legacy)
         return self._read(name)
@@ -109,17 +99,16 @@ class SecretStore:
     # Under the lock -----------------------------------------------------------------------
 
     def _read(self, name: str) -> Secret | None:
-        path = self.path(name)
         try:
-            raw, _ = read_nofollow(path)
-        except FileNotFoundError:
-            return None
+            raw = self.vault.storage.read_secret(_check(name))
         except UnsafeFile as exc:
             raise SecretUnreadable(
                 name,
-                f"its file {path} is {exc.what}, which clawgate does not follow",
-                fix=f"rm {shlex.quote(str(path))}; a new one is made",
+                f"its file {exc.path} is {exc.what}, which clawgate does not follow",
+                fix=f"rm {shlex.quote(str(exc.path))}; a new one is made",
             ) from None
+        if raw is None:
+            return None
         plaintext = open_secret(self.vault.key(), raw, name)
         try:
             return Secret(plaintext.decode())
@@ -130,10 +119,9 @@ class SecretStore:
         if not value.reveal().strip():
             raise MaterialError(f"the {name} secret is empty")
         key = self.vault.key(create=True)
-        path = self.path(name)
-        ensure_private_dir(path.parent)
-        remove_stale_temps(path)  # we hold the secret's lock: no live writer owns them
-        write_atomic(path, seal_secret(key, name, value.reveal().encode()))
+        self.vault.storage.write_secret(
+            _check(name), seal_secret(key, name, value.reveal().encode())
+        )
 
     def _migrate(self, name: str, legacy: str) -> Secret | None:
         """Move the legacy profile's value here, unless this place already holds one; then
@@ -143,7 +131,7 @@ class SecretStore:
             try:
                 material = self.vault.load(legacy).material
             except Unresolved as exc:
-                if not os.path.lexists(self.vault.envelope_path(legacy)):
+                if not self.vault.exists(legacy):
                     return None  # moved or deleted by another process meanwhile
                 raise SecretUnreadable(
                     name, f"its old copy, profile {legacy}, is unreadable: {exc.reason}"
@@ -157,20 +145,14 @@ class SecretStore:
 
     def _forget(self, name: str) -> None:
         legacy = LEGACY.get(name)
-        if legacy is not None and os.path.lexists(self.vault.envelope_path(legacy)):
+        if legacy is not None and self.vault.exists(legacy):
             self.vault.delete(legacy)
 
-    @contextlib.contextmanager
-    def _lock(self, name: str) -> Iterator[None]:
-        lock = self.vault.lock_file(f"secret.{_check(name)}")
-        take(
-            lock,
+    def _lock(self, name: str) -> contextlib.AbstractContextManager[None]:
+        return self.vault.named_lock(
+            f"secret.{_check(name)}",
             lambda: LockTimeout(
                 f"clawgate's {name} secret is locked by another clawgate process",
                 fix="wait for the other process to finish, then retry",
             ),
         )
-        try:
-            yield
-        finally:
-            lock.release()

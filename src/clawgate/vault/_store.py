@@ -1,47 +1,30 @@
-"""The vault on disk: one envelope per profile, replaced atomically under the profile's
-cross-process lock, and the ledger of every profile's high water and status.
-
-::
-
-    vault/
-      key                   0600, when the data key is file-held
-      profiles/<id>.json    the encrypted envelope
-      meta/ledger.json      {"profiles": {<id>: {"highWater": n, "status": {...}}}, "mac"}
-      locks/<id>.lock       flock(2) files
-      secrets/<name>.json   clawgate's own secrets, not profiles (`_secrets`)
+"""The vault: one envelope per profile, replaced under the profile's cross-process lock, and
+the ledger of every profile's high water and status, kept by a `_storage.Storage` (the state
+directory's files, or PostgreSQL: `_postgres`). Here are the rules; there, the bytes.
 
 ``highWater`` is the newest generation ever written for the profile, kept in the
-authenticated ledger (`_ledger`) and written after the envelope, so after a crash it can lag
-behind but never run ahead; an envelope older than it is a rollback. Locks are ``flock``
-locks: the kernel drops them when their owner dies, so a lock whose owner is gone is taken
-over at once. Before anything is read or written, the directories pass `_strict`
-(StrictModes); no envelope, ledger or lock is opened through a symbolic link.
+authenticated ledger (`_ledger`) and written with (on files: after) the envelope, so after a
+crash it can lag behind but never run ahead; an envelope older than it is a rollback. A lock
+whose owner died is free at once: the kernel drops a dead process's ``flock`` locks, and
+PostgreSQL its session's advisory locks.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
 
 import anyio.to_thread
-import filelock
 
 from clawgate import names
 from clawgate.catalog import repair
 from clawgate.clock import Clock, SystemClock
-from clawgate.fileio import (
-    UnsafeFile,
-    ensure_private_dir,
-    read_nofollow,
-    remove_stale_temps,
-    write_atomic,
-)
+from clawgate.fileio import UnsafeFile
+from clawgate.postgres import DATABASE_URL_ENV
 from clawgate.secret import Secret
 from clawgate.vault._envelope import open_envelope, peek_generation, seal
 from clawgate.vault._errors import (
@@ -53,7 +36,7 @@ from clawgate.vault._errors import (
     UnsafePath,
 )
 from clawgate.vault._key import DataKey, KeyResolver, system_keyring
-from clawgate.vault._ledger import Entry, Ledger, LedgerBroken
+from clawgate.vault._ledger import Entry, LedgerBroken
 from clawgate.vault._material import (
     Kind,
     Material,
@@ -63,7 +46,7 @@ from clawgate.vault._material import (
     load_material,
 )
 from clawgate.vault._secrets import LEGACY, SecretStore
-from clawgate.vault._strict import check_dirs, check_lock_path, take
+from clawgate.vault._storage import FileStorage, Lock, Storage, file_name
 
 PROVIDER_ID = names.PROVIDER_ID
 _LEGACY_IDS = frozenset(LEGACY.values())
@@ -105,41 +88,75 @@ class Vault:
         *,
         clock: Clock | None = None,
         lock_timeout: float = 10.0,
+        storage: Callable[[Vault], Storage] | None = None,
     ) -> None:
+        """``vault_dir`` holds the key file (when the key is file-held) and, unless
+        ``storage`` makes another, the envelopes."""
         self.dir = vault_dir
         self.keys = keys
         self.clock = clock or SystemClock()
         self.lock_timeout = lock_timeout
+        self.storage: Storage = (
+            FileStorage(vault_dir, self.key, lock_timeout) if storage is None else storage(self)
+        )
         self._secrets = SecretStore(self)
-        self._ledger = Ledger(self.dir / "meta", self.key, self._ledger_lock)
 
     @classmethod
-    def open(cls, state_dir: Path, env: Mapping[str, str], **options: Any) -> Vault:
+    def open(
+        cls, state_dir: Path, env: Mapping[str, str], *, backend: str = "sqlite", **options: Any
+    ) -> Vault:
+        """The vault of the state directory, its envelopes where ``state.backend`` says:
+        files beside state.db, or the PostgreSQL database of ``CLAWGATE_DATABASE_URL``. The
+        key is found as always (env, keyring, file): never in the database."""
         vault_dir = state_dir / "vault"
-        return cls(vault_dir, KeyResolver(vault_dir, env, system_keyring()), **options)
+        keys = KeyResolver(vault_dir, env, system_keyring())
+        if backend == "postgres":
+            from clawgate.vault._postgres import PostgresStorage
 
-    # Paths --------------------------------------------------------------------------------
+            # Connects at first use: a command that never touches the vault needs no database.
+            url = env.get(DATABASE_URL_ENV, "").strip()
+            return cls(vault_dir, keys, storage=lambda v: PostgresStorage(url, v.key), **options)
+        return cls(vault_dir, keys, **options)
+
+    def close(self) -> None:
+        """Let go of the storage's connection (PostgreSQL); nothing on files."""
+        self.storage.close()
+
+    # Where things are ---------------------------------------------------------------------
 
     def _name(self, profile_id: str) -> str:
-        return quote(check_profile_id(profile_id), safe="@:+") + ".json"
+        return file_name(check_profile_id(profile_id)) + ".json"
+
+    def _files(self) -> FileStorage:
+        if not isinstance(self.storage, FileStorage):
+            raise TypeError(f"the vault keeps its envelopes in {self.storage.name}, not files")
+        return self.storage
 
     def envelope_path(self, profile_id: str) -> Path:
-        return self.dir / "profiles" / self._name(profile_id)
+        """The envelope's file (the file backend only: tests, `doctor`'s backups)."""
+        return self._files().envelope_path(check_profile_id(profile_id))
+
+    def secret_path(self, name: str) -> Path:
+        """A secret's file (the file backend only)."""
+        return self._files().secret_path(names.check_secret_name(name))
+
+    def sealed(self, profile_id: str) -> tuple[str, bytes] | None:
+        """The profile's envelope as stored (still sealed to its name) and the file name it
+        has or would have on disk: a backup that can be put back as is. None when none."""
+        name = self._name(profile_id)
+        raw = self.storage.read(profile_id)
+        return None if raw is None else (name, raw)
+
+    def exists(self, profile_id: str) -> bool:
+        """Whether anything is stored for the profile, readable or not."""
+        return self.storage.exists(check_profile_id(profile_id))
 
     def profile_ids(self) -> list[str]:
         """Every stored profile; not an old-layout copy of one of clawgate's own secrets."""
-        folder = self.dir / "profiles"
-        if not folder.is_dir():
-            return []
-        ids = (unquote(p.name[: -len(".json")]) for p in folder.glob("[!.]*.json"))
-        return sorted(i for i in ids if i not in _LEGACY_IDS)
-
-    def secret_path(self, name: str) -> Path:
-        return self._secrets.path(name)
+        return [i for i in self.storage.profile_ids() if i not in _LEGACY_IDS]
 
     def _holds_envelopes(self) -> bool:
-        folders = (self.dir / "profiles", self.dir / "secrets")
-        return any(any(folder.glob("[!.]*.json")) for folder in folders if folder.is_dir())
+        return self.storage.holds_envelopes()
 
     # Reading ------------------------------------------------------------------------------
 
@@ -157,19 +174,19 @@ class Vault:
 
     def load(self, profile_id: str) -> StoredProfile:
         """Decrypt a profile; `Unresolved` (or `Tampered`) when it cannot be used as is."""
-        path = self.envelope_path(profile_id)
+        check_profile_id(profile_id)
         try:
-            raw, _ = read_nofollow(path)
-        except FileNotFoundError:
-            login = repair(profile_id.split(":")[0])
-            raise Unresolved(profile_id, "no credentials stored", fix=f"log in: {login}") from None
+            raw = self.storage.read(profile_id)
         except UnsafeFile as exc:
             login = repair(profile_id.split(":")[0])
             raise Tampered(
                 profile_id,
-                f"its envelope {path} is {exc.what}, which clawgate does not follow",
-                fix=f"rm {shlex.quote(str(path))}, then log in again: {login}",
+                f"its envelope {exc.path} is {exc.what}, which clawgate does not follow",
+                fix=f"rm {shlex.quote(str(exc.path))}, then log in again: {login}",
             ) from None
+        if raw is None:
+            login = repair(profile_id.split(":")[0])
+            raise Unresolved(profile_id, "no credentials stored", fix=f"log in: {login}")
         key = self.key()
         try:
             entry = self._entry(profile_id)
@@ -189,10 +206,10 @@ class Vault:
         """The stored generation, read without decrypting: cheap staleness checks. None when
         there is none, or a link (not followed: `load` says so)."""
         try:
-            raw, _ = read_nofollow(self.envelope_path(profile_id))
-        except (FileNotFoundError, UnsafeFile):
+            raw = self.storage.read(check_profile_id(profile_id))
+        except UnsafeFile:
             return None
-        return peek_generation(raw)
+        return None if raw is None else peek_generation(raw)
 
     def status(self, profile_id: str) -> ProfileStatus:
         return self._entry(profile_id).status
@@ -200,33 +217,25 @@ class Vault:
     def _entry(self, profile_id: str) -> Entry:
         """The profile's ledger entry; a ledger that cannot be trusted is reported for it."""
         try:
-            return self._ledger.entry(profile_id)
+            return self.storage.entry(profile_id)
         except LedgerBroken as exc:
             raise _reported(profile_id, exc) from None
 
     def _record(self, profile_id: str, change: Callable[[Entry], Entry]) -> None:
         try:
-            self._ledger.record(profile_id, change)
+            self.storage.record(profile_id, change)
+        except LedgerBroken as exc:
+            raise _reported(profile_id, exc) from None
+
+    @contextlib.contextmanager
+    def _reporting(self, profile_id: str) -> Iterator[None]:
+        """A write's ledger step, its broken ledger reported for the profile at hand."""
+        try:
+            yield
         except LedgerBroken as exc:
             raise _reported(profile_id, exc) from None
 
     # Writing ------------------------------------------------------------------------------
-
-    def lock_file(self, stem: str, timeout: float | None = None) -> filelock.BaseFileLock:
-        """``locks/<stem>.lock``, not yet taken: every write takes one first, so the vault's
-        directories pass StrictModes here before anything is written (`_strict`)."""
-        check_dirs(self.dir)
-        locks = self.dir / "locks"
-        ensure_private_dir(locks)
-        path = locks / f"{stem}.lock"
-        check_lock_path(path)
-        return filelock.FileLock(
-            path,
-            timeout=self.lock_timeout if timeout is None else timeout,
-            mode=0o600,
-            # Acquired in one thread and released in another by `alock`.
-            thread_local=False,
-        )
 
     def _lock_timeout(self, profile_id: str) -> LockTimeout:
         return LockTimeout(
@@ -234,14 +243,28 @@ class Vault:
             fix="wait for the other process (a login or refresh) to finish, then retry",
         )
 
-    def _file_lock(self, profile_id: str, timeout: float | None) -> filelock.BaseFileLock:
-        return self.lock_file(self._name(profile_id)[: -len(".json")], timeout)
+    def _profile_lock(self, profile_id: str, timeout: float | None) -> Lock:
+        stem = self._name(profile_id)[: -len(".json")]
+        return self.storage.lock(stem, self.lock_timeout if timeout is None else timeout)
+
+    @contextlib.contextmanager
+    def named_lock(
+        self, stem: str, busy: Callable[[], Exception], timeout: float | None = None
+    ) -> Iterator[None]:
+        """A lock of clawgate's own beside the profiles' (a secret's, the client keys'), held
+        across processes (and replicas, on PostgreSQL); ``busy()`` when the wait runs out."""
+        lock = self.storage.lock(stem, self.lock_timeout if timeout is None else timeout)
+        lock.acquire(busy)
+        try:
+            yield
+        finally:
+            lock.release()
 
     @contextlib.contextmanager
     def lock(self, profile_id: str, timeout: float | None = None) -> Iterator[Held]:
         """The profile's cross-process lock, with a bounded wait."""
-        lock = self._file_lock(profile_id, timeout)
-        take(lock, lambda: self._lock_timeout(profile_id))
+        lock = self._profile_lock(profile_id, timeout)
+        lock.acquire(lambda: self._lock_timeout(profile_id))
         try:
             yield Held(self, profile_id)
         finally:
@@ -250,8 +273,8 @@ class Vault:
     @contextlib.asynccontextmanager
     async def alock(self, profile_id: str, wait: float | None = None) -> AsyncIterator[Held]:
         """`lock` for the event loop: the wait (at most ``wait`` s) happens in a worker thread."""
-        lock = self._file_lock(profile_id, wait)
-        await anyio.to_thread.run_sync(take, lock, lambda: self._lock_timeout(profile_id))
+        lock = self._profile_lock(profile_id, wait)
+        await anyio.to_thread.run_sync(lock.acquire, lambda: self._lock_timeout(profile_id))
         try:
             yield Held(self, profile_id)
         finally:
@@ -280,22 +303,6 @@ class Vault:
         with self.lock(profile_id) as held:
             held.mark(status)
 
-    @contextlib.contextmanager
-    def _ledger_lock(self) -> Iterator[None]:
-        """The ledger's lock: taken inside a profile's, never the other way round."""
-        lock = self.lock_file("ledger")
-        take(
-            lock,
-            lambda: LockTimeout(
-                "the vault's ledger is locked by another clawgate process",
-                fix="wait for the other process to finish, then retry",
-            ),
-        )
-        try:
-            yield
-        finally:
-            lock.release()
-
     def delete(self, profile_id: str) -> bool:
         """Remove a profile's material. Its high-water mark stays, so an old copy of the
         envelope put back later is still recognised as a rollback."""
@@ -313,6 +320,11 @@ class Vault:
         """Store one of clawgate's own secrets, replacing what was there."""
         self._secrets.save(name, value)
 
+    def secret_stamp(self, name: str) -> tuple[int, int, int] | None:
+        """What changes whenever the secret is written (a cheap check before reading it
+        again), None when there is none. On files: inode, size and mtime in ns."""
+        return self.storage.secret_stamp(names.check_secret_name(name))
+
     def ensure_secret(self, name: str, make: Callable[[], Secret]) -> Secret:
         """The stored secret, else ``make()``'s, stored: racing processes get one value."""
         return self._secrets.ensure(name, make)
@@ -327,7 +339,7 @@ class Held:
 
     def current(self) -> StoredProfile | None:
         """The newest stored profile, None when there is none; `Unresolved` if unreadable."""
-        if not os.path.lexists(self.vault.envelope_path(self.profile_id)):
+        if not self.vault.storage.exists(self.profile_id):
             return None
         return self.vault.load(self.profile_id)
 
@@ -341,21 +353,18 @@ class Held:
         high_water = vault._entry(profile_id).high_water
         generation = max(high_water, vault.generation(profile_id) or 0) + 1
         envelope = seal(key, profile_id, provider, generation, dump_material(material))
-        path = vault.envelope_path(profile_id)
-        ensure_private_dir(path.parent)
-        remove_stale_temps(path)  # we hold the profile's lock: no live writer owns them
-        write_atomic(path, envelope)  # replaces a link planted there; never writes through it
         new = status or ProfileStatus()
-        vault._record(profile_id, lambda old: Entry(max(old.high_water, generation), new))
+        with vault._reporting(profile_id):
+            vault.storage.write(
+                profile_id, envelope, lambda old: Entry(max(old.high_water, generation), new)
+            )
         return StoredProfile(profile_id, provider, generation, material, new)
 
     def mark(self, status: ProfileStatus) -> None:
         self.vault._record(self.profile_id, lambda old: Entry(old.high_water, status))
 
     def delete(self) -> bool:
-        try:
-            self.vault.envelope_path(self.profile_id).unlink()
-        except FileNotFoundError:
-            return False
-        self.vault._record(self.profile_id, lambda old: Entry(old.high_water, ProfileStatus()))
-        return True
+        with self.vault._reporting(self.profile_id):
+            return self.vault.storage.remove(
+                self.profile_id, lambda old: Entry(old.high_water, ProfileStatus())
+            )

@@ -30,7 +30,7 @@ from pathlib import Path
 import filelock
 
 from clawgate.fileio import UnsafeFile
-from clawgate.vault._errors import UnsafePath, VaultError
+from clawgate.vault._errors import UnsafePath
 
 __all__ = ["check_dirs", "check_key_file", "check_lock_path", "link_refused", "take"]
 
@@ -175,7 +175,7 @@ def _lock_refused(path: Path, mode: int) -> UnsafePath:
     return link_refused("the lock file", UnsafeFile(path, what), fix=fix)
 
 
-def take(lock: filelock.BaseFileLock, busy: Callable[[], VaultError]) -> None:
+def take(lock: filelock.BaseFileLock, busy: Callable[[], Exception]) -> None:
     """Acquire ``lock``: ``busy()`` when its wait runs out, `UnsafePath` when a link was put
     at its path after `check_lock_path` (filelock's O_NOFOLLOW open says ELOOP)."""
     try:

@@ -75,7 +75,7 @@ def redact(text: str, token: Secret | None) -> str:
 
 def read_token(vault: Vault) -> Secret | None:
     """The stored bot token, or None when there is none (or it cannot be read)."""
-    if not vault.envelope_path(TOKEN_PROFILE).exists():
+    if not vault.exists(TOKEN_PROFILE):
         return None
     try:
         material = vault.load(TOKEN_PROFILE).material
