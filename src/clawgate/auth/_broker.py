@@ -25,7 +25,8 @@ from typing import Literal
 
 import httpx
 
-from clawgate.auth._jwt import expiry
+from clawgate import metrics
+from clawgate.auth._expiry import material_expiry
 from clawgate.auth._refresh import GrantRefresh, PutOff
 from clawgate.auth._renewal import fix_command, login_of, still_needs_login
 from clawgate.auth._session import SessionMint
@@ -73,15 +74,6 @@ class Credential:
     account_id: str | None = None
     base_url: str | None = None  # GitHub Copilot's token names its API host
     note: str | None = None  # e.g. why a refresh was put off
-
-
-def material_expiry(material: Material) -> float | None:
-    """When the credential stops working; a JWT's own ``exp`` wins (step 1)."""
-    if isinstance(material, OAuthMaterial):
-        return expiry(material.access.reveal()) or material.expires_at
-    if isinstance(material, TokenMaterial):
-        return expiry(material.token.reveal()) or material.expires_at
-    return None
 
 
 @dataclass
@@ -232,7 +224,10 @@ class Broker:
         try:
             outcome = await self._grants.renew(entry.stored, rejected)
         except Failed as exc:
+            metrics.refreshed(entry.stored.provider, exc.code)
             raise self._refused(entry, exc) from None
+        how = "put_off" if isinstance(outcome, PutOff) else outcome.how
+        metrics.refreshed(entry.stored.provider, how)
         if isinstance(outcome, PutOff):  # step 7, transient
             if outcome.stored is not None:
                 entry = self._hold(outcome.stored)
@@ -245,7 +240,9 @@ class Broker:
         try:
             entry.session = await self._sessions.mint(entry.stored, mint)
         except Failed as exc:
+            metrics.refreshed(entry.stored.provider, exc.code)
             raise self._refused(entry, exc) from None
+        metrics.refreshed(entry.stored.provider, "minted")
         entry.expires_at = entry.session.expires_at
         entry.memo = None
         return self._credential(entry, "refreshed")

@@ -17,6 +17,7 @@ import anyio
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from clawgate import metrics
 from clawgate.gateway._chat_request import ChatRequest
 from clawgate.gateway._http import answer_facts, answer_headers
 from clawgate.gateway._openai import chunk, error_body, tool_call_delta
@@ -96,7 +97,8 @@ class LeasedStream(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            with metrics.ACTIVE_STREAMS.labels(scope["path"]).track_inprogress():
+                await super().__call__(scope, receive, send)
         finally:
             with anyio.CancelScope(shield=True):
                 try:

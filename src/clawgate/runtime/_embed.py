@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
+from clawgate import metrics
 from clawgate.providers import EmbeddingRequest
 from clawgate.routing import (
     Candidate,
@@ -75,9 +76,9 @@ def _record(
     if runtime.state is None:
         return
     now = runtime.clock.now()
-    runtime.state.decisions.record(
-        turn_record(turn_id, route.plan.requested, started, now, result, failed, gone)
-    )
+    record = turn_record(turn_id, route.plan.requested, started, now, result, failed, gone)
+    metrics.turn(record, result.usage if result else None, runtime.health.remembers)
+    runtime.state.decisions.record(record)
     if result is not None:
         # Embeddings have no output: 0 tokens, also when the provider reported no usage.
         row = usage_record(turn_id, route.plan.candidates, result, now)

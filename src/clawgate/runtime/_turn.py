@@ -19,6 +19,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from clawgate import metrics
 from clawgate.auth import Broker
 from clawgate.catalog import Capability
 from clawgate.clock import Clock, SystemClock
@@ -248,6 +249,7 @@ class Runtime:
             return
         now = self.clock.now()
         record = turn_record(turn_id, route.requested, started, now, result, failed, gone)
+        metrics.turn(record, result.usage if result else None, self.health.remembers)
         self.state.decisions.record(replace(record, session_key=request.session))
         if result is None:
             return
