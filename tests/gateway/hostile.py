@@ -81,8 +81,9 @@ def anthropic_path(path: str) -> bool:
 
 
 def platform_path(path: str) -> bool:
-    """A path another platform calls (a channel's webhook): it reads the status alone."""
-    return path.startswith("/channels/")
+    """A path another platform calls (a channel's webhook), or a browser (the dashboard's
+    pages, tested in tests/ui): it reads the status alone."""
+    return path.startswith(("/channels/", "/ui"))
 
 
 def checked_refusal(path: str, answer: httpx.Response) -> dict[str, Any]:

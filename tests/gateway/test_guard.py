@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from clawgate.gateway._guard import OPEN_PATHS
+from clawgate.gateway._guard import OPEN_PATHS, UI_PREFIX
 from tests.fakes.model_api import FakeModelAPI
 from tests.gateway.inprocess import TOKEN, Local, local_gateway
 
@@ -51,6 +51,11 @@ async def test_every_route_but_health_refuses_without_the_token(
         answer = await anonymous.request(method, path, json={})
         if path in OPEN_PATHS:  # /healthz; the Telegram webhook checks Telegram's own secret
             assert answer.status_code == (200 if path == "/healthz" else 404), path
+            continue
+        if path.startswith(UI_PREFIX):  # the dashboard's own cookie session (tests/ui)
+            public = (method, path) == ("GET", "/ui/login")  # the sign-in form holds nothing
+            expected = {200} if public else {303, 401, 403, 404}
+            assert answer.status_code in expected, (method, path)
             continue
         assert answer.status_code == 401, (method, path)
         if path.startswith("/v1/messages"):  # Anthropic's surface: Anthropic's error object

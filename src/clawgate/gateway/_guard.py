@@ -29,11 +29,13 @@ from clawgate.secret import Secret
 from clawgate.service import KEY_PREFIX, matches
 from clawgate.state import CLIENT_KEY
 
-__all__ = ["API_PREFIX", "OPEN_PATHS", "TokenGuard", "client_keys", "out_of_scope"]
+__all__ = ["API_PREFIX", "OPEN_PATHS", "UI_PREFIX", "TokenGuard", "client_keys", "out_of_scope"]
 
 # The Telegram webhook carries Telegram's secret header instead (`_telegram_webhook`).
 OPEN_PATHS = frozenset({"/healthz", "/channels/telegram/webhook"})
 API_PREFIX = "/v1/"  # what a client key may call; the rest (control) needs the token
+# The dashboard (`gateway.ui`) asks for its own cookie session, opened with the token.
+UI_PREFIX = "/ui"
 
 
 class TokenGuard:
@@ -41,7 +43,12 @@ class TokenGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or not _routed(scope):
+        if (
+            scope["type"] != "http"
+            or scope["path"] in OPEN_PATHS
+            or _dashboard(scope["path"])
+            or not _routed(scope)
+        ):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -136,6 +143,10 @@ def _refusal(path: str) -> Response:
         code="unauthorized",
         **{"www-authenticate": "Bearer"},
     )
+
+
+def _dashboard(path: str) -> bool:
+    return path == UI_PREFIX or path.startswith(UI_PREFIX + "/")
 
 
 def _routed(scope: Scope) -> bool:
