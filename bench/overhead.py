@@ -18,8 +18,10 @@ Prints, as the median over the rounds (min-max in brackets):
   end of the answer; measured with one keep-alive socket per path (a blocking client that
   costs microseconds), direct and through the gateway, and what the gateway adds;
 - throughput with ``hey`` at concurrency 1, 8, 32, 128 (non-streamed), and its ratio to direct;
-- the gateway's RSS idle and after load.
-``--workers`` passes ``--workers W`` to the gateway (needs a gateway that has it);
+- the gateway's RSS idle and after load, and its PSS (which counts a page its workers
+  share with their supervisor once).
+``--workers W`` (W > 1) runs a second gateway with ``gateway run --workers W`` beside the
+first and reports its throughput and ratio too (the latency figures stay one worker's);
 ``--gateway-src`` runs another checkout's ``src/`` as the gateway, to compare before and after
 a change. Asserts nothing.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import shutil
@@ -238,18 +241,27 @@ def hey(url: str, n: int, concurrency: int, token: str | None) -> float:
 # --- the run ---------------------------------------------------------------------------------
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def memory_mib(pid: int, field: str) -> float:
+    """One of the process's memory figures, in MiB: ``VmRSS`` (/proc/<pid>/status), or
+    ``Pss`` (/proc/<pid>/smaps_rollup: its share of pages it shares, such as forked workers
+    with their supervisor, so that a sum over processes counts each page once)."""
+    source = "smaps_rollup" if field == "Pss" else "status"
+    for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
-def tree_rss_mib(pid: int) -> float:
-    """The gateway's RSS with its worker processes, if it has any."""
+def tree_mib(pid: int, field: str) -> float:
+    """The gateway's memory with its worker processes, if it has any."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
     kids = children.read_text().split() if children.exists() else []
-    return rss_mib(pid) + sum(tree_rss_mib(int(kid)) for kid in kids)
+    return memory_mib(pid, field) + sum(tree_mib(int(kid), field) for kid in kids)
+
+
+def tree_rss_mib(pid: int) -> float:
+    """The gateway's RSS with its workers' (bench/streams.py reads it too)."""
+    return tree_mib(pid, "VmRSS")
 
 
 def bench_config(up_url: str) -> dict[str, Any]:
@@ -296,56 +308,66 @@ def run(args: argparse.Namespace, up_url: str, up_pid: int) -> None:
     if args.gateway_src is not None:
         # Another checkout's gateway: its own code, and the token through the environment.
         environ = {"PYTHONPATH": str(args.gateway_src), "CLAWGATE_GATEWAY_TOKEN": "cg-bench-token"}
-    extra = ("--workers", str(args.workers)) if args.workers > 1 else ()
     figures: dict[str, list[float]] = {}
+    many = f"{args.workers} workers"
 
     def note(name: str, value: float) -> None:
         figures.setdefault(name, []).append(value)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        running = start_gateway(
-            Path(tmp) / "state",
-            cast(Any, None),
-            *extra,
-            environ=environ,
-            document=bench_config(up_url),
-        )
-        gw_pid, token = running.process.pid, running.token
-        try:
-            direct = Client(up_url, direct_path, None)
-            via = Client(running.url, via_path, token)
-            try:
-                for client in (direct, via):  # warm both paths
-                    for _ in range(50):
-                        client.call(False)
-                        client.call(True)
-                note("rss idle", tree_rss_mib(gw_pid))
-                for _ in range(args.rounds):
-                    for side, client in (("direct", direct), ("gateway", via)):
-                        client.close()  # a fresh connection, warmed, for each figure
-                        client.connect()
-                        for _ in range(20):
-                            client.call(False)
-                        plain = [client.call(False)[1] for _ in range(args.requests)]
-                        streamed = [client.call(True) for _ in range(args.requests)]
-                        note(f"{side} plain p50", pct(plain, 50))
-                        note(f"{side} plain p99", pct(plain, 99))
-                        note(f"{side} first p50", pct([s[0] for s in streamed], 50))
-                        note(f"{side} end p50", pct([s[1] for s in streamed], 50))
-                    for c in CONCURRENCY:
-                        n = max(args.requests * 2, c * 20)
-                        note(f"direct c{c}", hey(up_url + direct_path, n, c, None))
-                        note(f"gateway c{c}", hey(running.url + via_path, n, c, token))
-                note("rss loaded", tree_rss_mib(gw_pid))
-            finally:
-                direct.close()
-                via.close()
-        finally:
-            running.stop()
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+
+        def gateway(name: str, *extra: str) -> Any:
+            running = start_gateway(
+                tmp / name, cast(Any, None), *extra, environ=environ, document=bench_config(up_url)
+            )
+            stack.callback(running.stop)
+            return running
+
+        # One worker: the latency figures and the throughput; with --workers N, a gateway of
+        # N workers beside it (idle while the other is measured) for the throughput too.
+        one = gateway("one")
+        gateways = {"gateway": one}
+        if args.workers > 1:
+            gateways[many] = gateway("many", "--workers", str(args.workers))
+        direct = Client(up_url, direct_path, None)
+        via = Client(one.url, via_path, one.token)
+        stack.callback(direct.close)
+        stack.callback(via.close)
+        for client in (direct, via):  # warm both paths
+            for _ in range(50):
+                client.call(False)
+                client.call(True)
+        for name, running in gateways.items():
+            hey(running.url + via_path, 1000, 32, running.token)  # warm (every worker)
+            for field in ("VmRSS", "Pss"):
+                note(f"{name} {field} idle", tree_mib(running.process.pid, field))
+        for _ in range(args.rounds):
+            for side, client in (("direct", direct), ("gateway", via)):
+                client.close()  # a fresh connection, warmed, for each figure
+                client.connect()
+                for _ in range(20):
+                    client.call(False)
+                plain = [client.call(False)[1] for _ in range(args.requests)]
+                streamed = [client.call(True) for _ in range(args.requests)]
+                note(f"{side} plain p50", pct(plain, 50))
+                note(f"{side} plain p99", pct(plain, 99))
+                note(f"{side} first p50", pct([s[0] for s in streamed], 50))
+                note(f"{side} end p50", pct([s[1] for s in streamed], 50))
+            for c in CONCURRENCY:
+                n = max(args.requests * 2, c * 20)
+                note(f"direct c{c}", hey(up_url + direct_path, n, c, None))
+                for name, running in gateways.items():
+                    note(f"{name} c{c}", hey(running.url + via_path, n, c, running.token))
+        for name, running in gateways.items():
+            for field in ("VmRSS", "Pss"):
+                note(f"{name} {field} loaded", tree_mib(running.process.pid, field))
 
     print(
         f"{args.rounds} interleaved rounds of {args.requests} calls per latency figure; answers "
-        f"of {args.tokens} deltas; gateway workers: {args.workers}; median [min-max] over rounds"
+        f"of {args.tokens} deltas; one gateway worker"
+        + (f", and {many} for throughput" if args.workers > 1 else "")
+        + "; median [min-max] over rounds"
     )
     print(f"upstream alone (hey, c=32): {spread(upstream_alone, '.0f')} req/s")
     print(f"{'':30}{'direct':>22}{'through clawgate':>22}{'added':>10}")
@@ -358,13 +380,25 @@ def run(args: argparse.Namespace, up_url: str, up_pid: int) -> None:
         d, g = figures[f"direct {key}"], figures[f"gateway {key}"]
         added = statistics.median(g) - statistics.median(d)
         print(f"{label:30}{spread(d):>22}{spread(g):>22}{added:+10.2f}")
-    print(f"{'throughput (req/s, hey)':30}{'direct':>22}{'through clawgate':>22}{'ratio':>10}")
+    header = f"{'throughput (req/s, hey)':30}{'direct':>22}{'through clawgate':>22}{'ratio':>10}"
+    if args.workers > 1:
+        header += f"{many:>22}{'ratio':>10}"
+    print(header)
     for c in CONCURRENCY:
-        d, g = figures[f"direct c{c}"], figures[f"gateway c{c}"]
-        ratio = statistics.median(g) / statistics.median(d)
-        print(f"{f'  concurrency {c}':30}{spread(d, '.0f'):>22}{spread(g, '.0f'):>22}{ratio:10.1%}")
-    idle, loaded = figures["rss idle"][0], figures["rss loaded"][0]
-    print(f"gateway RSS (MiB): idle {idle:.1f}, loaded {loaded:.1f}")
+        d = figures[f"direct c{c}"]
+        line = f"{f'  concurrency {c}':30}{spread(d, '.0f'):>22}"
+        for name in gateways:
+            g = figures[f"{name} c{c}"]
+            ratio = statistics.median(g) / statistics.median(d)
+            line += f"{spread(g, '.0f'):>22}{ratio:10.1%}"
+        print(line)
+    for name in gateways:
+        label = "one worker" if name == "gateway" else many
+        idle, loaded = (
+            f"{figures[f'{name} VmRSS {when}'][0]:.1f} (PSS {figures[f'{name} Pss {when}'][0]:.1f})"
+            for when in ("idle", "loaded")
+        )
+        print(f"gateway RSS, {label} (MiB, all its processes): idle {idle}, loaded {loaded}")
 
 
 if __name__ == "__main__":
@@ -372,7 +406,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=300, help="calls per latency figure")
     parser.add_argument("--tokens", type=int, default=3, help="deltas per answer")
-    parser.add_argument("--workers", type=int, default=1, help="gateway processes")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="also measure a gateway of this many processes"
+    )
     parser.add_argument("--gateway-src", type=Path, help="run this src/ as the gateway")
     parser.add_argument("--serve-upstream", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

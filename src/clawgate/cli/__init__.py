@@ -45,6 +45,11 @@ COMMANDS: Table = {
         "logs",
         "The gateway's log: every request and turn, each line with its request and turn id.",
     ),
+    "state": (
+        "clawgate.cli.state",
+        "state_group",
+        "Where the state records live: SQLite's state.db or PostgreSQL.",
+    ),
     "usage": (
         "clawgate.cli.usage",
         "usage",

@@ -42,8 +42,13 @@ def gateway_group() -> None:
 @gateway_group.command("run")
 @click.option("--bind", metavar="HOST", help="Address to listen on (default: gateway.bind).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default: gateway.port).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Processes serving the port (default: gateway.workers).",
+)
 @pass_app
-def run(app: App, bind: str | None, port: int | None) -> None:
+def run(app: App, bind: str | None, port: int | None, workers: int | None) -> None:
     """Run in the foreground until SIGTERM or Ctrl-C (turns in flight finish first)."""
     try:
         settings = app.config.settings
@@ -52,21 +57,34 @@ def run(app: App, bind: str | None, port: int | None) -> None:
         raise SystemExit(EX_CONFIG) from None
     host = bind or settings.gateway.bind
 
-    def ready(facts: dict[str, Any]) -> None:
-        # Here, not earlier: uvicorn's Config replaces the logging setup it finds.
+    def logs() -> None:
+        # In every serving process, after uvicorn's Config, which replaces the logging setup
+        # it finds (a worker opens the vault itself, after the fork).
         configure_logging(app.paths.logs_dir, secrets=[gateway_token(app.vault, app.env).reveal()])
+
+    def ready(facts: dict[str, Any]) -> None:
+        workers = f", {facts['workers']} workers" if facts.get("workers") else ""
         app.err.print(
             f"clawgate gateway listening on http://{facts['bind']}:{facts['port']} "
-            f"(pid {facts['pid']}); Ctrl-C or SIGTERM stops it",
+            f"(pid {facts['pid']}{workers}); Ctrl-C or SIGTERM stops it",
             highlight=False,
         )
 
     port = settings.gateway.port if port is None else port
+    workers = settings.gateway.workers if workers is None else workers
     # Imported here: the server (starlette, uvicorn, the providers) is for this command only,
     # not for the commands that import tell_gateway from this module.
     from clawgate.gateway import serve
 
-    serve(app.paths, app.env, bind=host, port=port, on_ready=ready)
+    serve(
+        app.paths,
+        app.env,
+        bind=host,
+        port=port,
+        workers=workers,
+        on_serving=logs,
+        on_ready=ready,
+    )
     app.err.print("clawgate gateway stopped", highlight=False)  # on SIGTERM or Ctrl-C
 
 

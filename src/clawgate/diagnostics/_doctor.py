@@ -1,14 +1,13 @@
 """`clawgate doctor`: the checks of docs/cli.md, each with a status and a fix, and the repairs
-``--fix`` can make safely: config migrations, file modes, stale runtime files, state.db
-migrations. Every changed file is backed up first (timestamped) and every change is listed in
-a receipt; a second ``--fix`` finds nothing to do.
+``--fix`` can make safely: config migrations, file modes, stale runtime files, the state
+store's migrations. Every changed file is backed up first (timestamped) and every change is
+listed in a receipt; a second ``--fix`` finds nothing to do.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import sqlite3
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,9 +29,11 @@ from clawgate.config import (
 from clawgate.diagnostics._gateway import gateway_facts
 from clawgate.diagnostics._logins import misfiled
 from clawgate.diagnostics._status import StatusReport, collect_status
+from clawgate.diagnostics._store_checks import URL_FIX, urls_in_config
 from clawgate.fileio import ensure_private_dir, write_atomic
+from clawgate.postgres import StoreUnavailable
 from clawgate.service import read_runtime_file, runtime_file, unit_path, unit_text
-from clawgate.state import MIGRATIONS, State, open_db
+from clawgate.state import check_store, existing_state, repair_store
 from clawgate.vault import KeyUnavailable, UnsafePath, Vault
 from clawgate.views import to_json
 
@@ -87,17 +88,19 @@ def run_doctor(
     checks += _permissions(paths)
     if fix and not dry_run:  # the vault refuses modes these repair (StrictModes): first
         _repair(checks, changes)
-    state_db = _state_db(paths)
+    state_db = _state_store(loaded.settings if loaded else Settings(), paths, env)
     # Profiles and the chain as `models status --check` sees them; with a broken config, the
     # vault and its profiles are still checked (against the defaults).
-    checks += _profiles(loaded, vault, clock, paths if state_db.status == "ok" else None)
+    checks += _profiles(loaded, vault, clock, paths if state_db.status == "ok" else None, env)
     if loaded:  # a credential its provider cannot use is a failure, never ok (_logins)
-        wrong = {
-            m.name: Check(m.name, "fail", m.message, m.fix, m.repair)
-            for m in misfiled(loaded, vault, paths, env, stamp)
-        }
+        try:
+            found = misfiled(loaded, vault, paths, env, stamp)
+        except StoreUnavailable:  # the vault on PostgreSQL, away: its check says so
+            found = []
+        wrong = {m.name: Check(m.name, "fail", m.message, m.fix, m.repair) for m in found}
         checks = [wrong.pop(c.name, c) for c in checks] + list(wrong.values())
     checks.append(state_db)
+    checks += _urls_in_config(paths)
     checks.append(_stale_files(paths))
     checks += _gateway(paths, env, vault)
     if fix and not dry_run:
@@ -220,10 +223,14 @@ def _permissions(paths: Paths) -> list[Check]:
 
 
 def _profiles(
-    loaded: LoadedConfig | None, vault: Vault, clock: Clock, paths: Paths | None
+    loaded: LoadedConfig | None,
+    vault: Vault,
+    clock: Clock,
+    paths: Paths | None,
+    env: Mapping[str, str],
 ) -> list[Check]:
     """The vault key, every profile, and (with a config that loads) the model chain.
-    ``paths`` when state.db is current: its health marks and last probes count too."""
+    ``paths`` when the state store is current: its health marks and last probes count too."""
     try:
         vault.keys.resolve(create=False)
     except UnsafePath as exc:  # StrictModes: no profile is read here, whatever is stored
@@ -231,9 +238,11 @@ def _profiles(
     except KeyUnavailable:
         pass  # reported below, with the profiles it leaves unreadable
     settings = loaded.settings if loaded else Settings()
-    state = State.open(paths.state_db) if paths and paths.state_db.exists() else None
+    state = existing_state(settings, paths, env) if paths else None
     try:
         report = collect_status(settings, vault, state, clock)
+    except StoreUnavailable as exc:  # the vault on PostgreSQL, and the database away
+        return [Check("vault", "fail", exc.message, exc.fix)]
     finally:
         if state is not None:
             state.close()
@@ -303,34 +312,32 @@ def _chain(report: StatusReport, settings: Settings) -> list[Check]:
 # State --------------------------------------------------------------------------------------
 
 
-def _state_db(paths: Paths) -> Check:
-    db = paths.state_db
-    if not db.exists():
-        return Check("state.db", "ok", "not created yet (the first turn creates it)")
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            rows = conn.execute("SELECT name FROM migrations").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        return Check("state.db", "fail", f"cannot be read: {exc}", f"move {db} aside")
-    applied = {name for (name,) in rows}
-    missing = [m.name for m in MIGRATIONS if m.name not in applied]
-    if not missing:
-        return Check("state.db", "ok", f"schema up to date ({len(MIGRATIONS)} migrations)")
+def _state_store(settings: Settings, paths: Paths, env: Mapping[str, str]) -> Check:
+    """Which backend holds the state records, and whether it is reachable and current."""
+    found = check_store(settings, paths, env)
+    message = f"{found.backend} ({found.where}): {found.message}"
+    if not found.pending:
+        return Check("state store", found.status, message, found.fix)
 
     def repair() -> list[str]:
-        open_db(db).close()
-        return [f"state.db migrations applied: {', '.join(missing)}"]
+        repair_store(settings, paths, env)
+        return [f"state store migrations applied: {', '.join(found.pending)}"]
 
-    return Check(
-        "state.db",
-        "warn",
-        f"migrations not applied yet: {', '.join(missing)} (the next turn applies them)",
-        "clawgate doctor --fix",
-        repair,
-    )
+    return Check("state store", found.status, message, found.fix, repair)
+
+
+def _urls_in_config(paths: Paths) -> list[Check]:
+    """A database connection string in the config file is refused, wherever it is."""
+    return [
+        Check(
+            "database url",
+            "fail",
+            f"{paths.config_file}: {where} holds a database connection string; the config "
+            "file is not encrypted, so clawgate never reads one from it",
+            URL_FIX,
+        )
+        for where in urls_in_config(paths.config_file)
+    ]
 
 
 def _stale_files(paths: Paths) -> Check:

@@ -13,8 +13,9 @@ from typing import Any
 from clawgate.auth import material_expiry, view_profile
 from clawgate.clock import Clock
 from clawgate.config import ProfileMeta, Settings
+from clawgate.postgres import StoreUnavailable
 from clawgate.routing import Candidate, Health, RoutingError, Skip, VaultProfiles, plan
-from clawgate.state import State
+from clawgate.state import State, StoreCheck
 from clawgate.vault import (
     BadProfileId,
     KeyUnavailable,
@@ -113,12 +114,16 @@ class StatusReport:
     chain_error: str | None = None
     chain_fix: str | None = None  # what makes the chain resolve
     gateway: dict[str, Any] | None = None
+    state_store: StoreCheck | None = None  # which backend, and whether it is usable
 
     @property
     def attention(self) -> list[str]:
         reasons = [r for p in self.profiles for r in p.attention]
         if self.vault_key_error:
             reasons.append(f"vault key: {self.vault_key_error}")
+        if self.state_store and self.state_store.status == "fail":
+            store = self.state_store
+            reasons.append(f"state store: {store.message}; fix: {store.fix}")
         if self.chain_error:
             fix = f"; fix: {self.chain_fix}" if self.chain_fix else ""
             reasons.append(f"model chain: {self.chain_error}{fix}")
@@ -135,11 +140,34 @@ class StatusReport:
             "chainError": self.chain_error,
             "chainFix": self.chain_fix,
             "gateway": self.gateway,
+            "stateStore": self.state_store.to_json() if self.state_store else None,
             "attention": self.attention,
         }
 
 
 def collect_status(
+    settings: Settings,
+    vault: Vault,
+    state: State | None,
+    clock: Clock,
+    *,
+    config: str | None = None,
+) -> StatusReport:
+    try:
+        return _collect(settings, vault, state, clock, config=config)
+    except StoreUnavailable as exc:  # the vault on PostgreSQL, and the database away
+        return StatusReport(
+            config=config,
+            vault_key=None,
+            vault_key_error=None,
+            profiles=[],
+            chain=[],
+            chain_error=f"the vault cannot be read: {exc.message}",
+            chain_fix=exc.fix,
+        )
+
+
+def _collect(
     settings: Settings,
     vault: Vault,
     state: State | None,

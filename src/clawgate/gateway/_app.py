@@ -20,11 +20,13 @@ from clawgate.gateway import (
     _control,
     _control_usage,
     _embeddings_routes,
+    _metrics,
     _openai_routes,
     _responses_routes,
     _telegram_webhook,
+    ui,
 )
-from clawgate.gateway._boundary import Boundary
+from clawgate.gateway._boundary import STORE_RETRY_AFTER, Boundary
 from clawgate.gateway._disconnect import HangUp
 from clawgate.gateway._guard import TokenGuard, out_of_scope
 from clawgate.gateway._hosts import HostGuard
@@ -32,6 +34,7 @@ from clawgate.gateway._http import MAX_BODY
 from clawgate.gateway._keys import OutOfScope
 from clawgate.gateway._state import Gateway
 from clawgate.gateway._surface import surface_error
+from clawgate.state import StoreUnavailable
 
 __all__ = ["MAX_BODY", "Gateway", "create_app"]
 
@@ -39,7 +42,13 @@ _SHOWN = 200  # characters of a path an error repeats
 
 
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"ok": True})
+    # Open to anyone (a load balancer's check): the store's backend and state, not where it is.
+    store = request.app.state.gateway.store_status()
+    if store["ok"]:
+        return JSONResponse({"ok": True})
+    away = {"backend": store["backend"], "ok": False, "error": StoreUnavailable.code}
+    headers = {"Retry-After": str(STORE_RETRY_AFTER)}
+    return JSONResponse({"ok": False, "stateStore": away}, 503, headers=headers)
 
 
 def create_app(gateway: Gateway) -> Starlette:
@@ -52,7 +61,9 @@ def create_app(gateway: Gateway) -> Starlette:
             *_embeddings_routes.ROUTES,
             *_control.ROUTES,
             *_control_usage.ROUTES,
+            *_metrics.ROUTES,  # the admin token's, as every route outside /v1/
             *_telegram_webhook.ROUTES,  # Telegram's own secret header, not the token
+            *ui.ROUTES,  # the dashboard: its own cookie session, opened with the token
         ],
         # Outermost: a failure anywhere inside, the token check's included, is answered.
         # Then: Host and Origin (`_hosts`: DNS rebinding, CORS), before anything is served.

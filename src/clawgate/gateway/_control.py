@@ -77,6 +77,7 @@ async def status(request: Request) -> Response:
 async def reload(request: Request) -> Response:
     gateway = _gateway(request)
     ok = await gateway.refresh(force=True)
+    gateway.reloaded()
     body = {"ok": ok, "generation": gateway.generation, "error": gateway.reload_error}
     return JSONResponse(body, 200 if ok else 409)
 

@@ -3,8 +3,13 @@
 stop on SIGTERM/SIGINT: uvicorn stops accepting, turns in flight get ``grace`` seconds to
 finish.
 
-uvicorn runs its h11 protocol with the deadlines for slow clients (`_timeouts`), read from
-``gateway.headerTimeout`` and ``gateway.bodyTimeout`` when the gateway starts."""
+uvicorn runs its httptools protocol (h11's where httptools is missing) with the deadlines for
+slow clients (`_timeouts`), read from ``gateway.headerTimeout`` and ``gateway.bodyTimeout``
+when the gateway starts.
+
+With ``workers`` > 1 this process supervises that many worker processes on the one port
+(`_workers`); each runs `_run` as a single gateway does, minus the lock and the runtime file,
+which stay with the supervisor."""
 
 from __future__ import annotations
 
@@ -15,19 +20,19 @@ import json
 import math
 import os
 import signal
-import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import filelock
 import uvicorn
 from starlette.types import ASGIApp
 
-from clawgate.config import Paths, Settings
+from clawgate.config import Paths, Settings, load_config
 from clawgate.fileio import write_atomic
 from clawgate.gateway._app import create_app
 from clawgate.gateway._state import Gateway
 from clawgate.gateway._timeouts import slow_clients
+from clawgate.gateway._workers import Worker, listen, supervise, worker_failed
 from clawgate.service import (
     AlreadyRunning,
     GatewayError,
@@ -35,7 +40,7 @@ from clawgate.service import (
     read_runtime_file,
     runtime_file,
 )
-from clawgate.state import State
+from clawgate.state import open_state
 from clawgate.vault import Vault
 
 __all__ = ["loop_factory", "serve", "server_config"]
@@ -53,29 +58,16 @@ def _loopback(host: str) -> bool:
 
 
 _serving: list[uvicorn.Server] = []  # the server of this process, once made
+_asked: list[int] = []  # the stop signals that came before it was made
 
 
 def _stopped(signum: int, frame: object) -> None:
     """A stop asked for outside uvicorn's own handlers: before they are installed (the
     runtime file already says the gateway is up), or after, re-raised by uvicorn when it is
     done. Either way the server is told to stop; a signal that came early is never lost."""
+    _asked.append(signum)
     for server in _serving:
         server.should_exit = True
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are
-    # TCP, and without it every response waits out the peer's 40 ms delayed ACK.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        listener.listen(128)
-    except OSError:
-        listener.close()
-        raise
-    return listener
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
@@ -110,9 +102,14 @@ def serve(
     *,
     bind: str,
     port: int,
+    workers: int = 1,
     grace: float = GRACE_SECONDS,
+    on_serving: Callable[[], None] | None = None,
     on_ready: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
+    """Serve until SIGTERM/SIGINT. ``on_serving`` runs in every process that serves, once
+    uvicorn has set up logging (its Config replaces the setup it finds); ``on_ready`` once,
+    with the runtime file's facts, when the port is served."""
     paths.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     lock = filelock.FileLock(str(paths.state_dir / "gateway.lock"), timeout=0, mode=0o600)
     try:
@@ -128,16 +125,89 @@ def serve(
     # uvicorn handles SIGTERM/SIGINT while serving (stop accepting, let turns finish), then
     # re-raises the signal to the handler that was there before. That handler is this no-op,
     # so the cleanup below runs and a requested stop exits 0.
+    _asked.clear()
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        if workers > 1:
+            # The state store made and migrated once, here, and closed before the fork: N
+            # workers opening a new state.db at once would contend for its lock.
+            open_state(load_config(paths.config_file, env).settings, paths, env).close()
+
+            def work(worker: Worker, worker_env: Mapping[str, str]) -> int:
+                return _work(paths, worker_env, worker, bind, grace, on_serving)
+
+            supervise(
+                paths,
+                env,
+                workers=workers,
+                bind=bind,
+                port=port,
+                grace=grace,
+                run_worker=work,
+                on_serving=on_serving,
+                on_ready=on_ready,
+            )
+            return
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            runner.run(_run(paths, env, bind=bind, port=port, grace=grace, on_ready=on_ready))
+            runner.run(
+                _run(
+                    paths,
+                    env,
+                    bind=bind,
+                    port=port,
+                    grace=grace,
+                    on_serving=on_serving,
+                    on_ready=on_ready,
+                )
+            )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         with contextlib.suppress(FileNotFoundError):
             runtime_file(paths).unlink()
         lock.release()
+
+
+def _work(
+    paths: Paths,
+    env: Mapping[str, str],
+    worker: Worker,
+    bind: str,
+    grace: float,
+    on_serving: Callable[[], None] | None,
+) -> int:
+    """One worker process, forked by the supervisor: a gateway on its share of the port."""
+    _asked.clear()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stopped)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    try:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(
+                _run(
+                    paths,
+                    env,
+                    bind=bind,
+                    port=worker.port,
+                    grace=grace,
+                    on_serving=on_serving,
+                    on_ready=lambda facts: worker.ready(),
+                    worker=worker,
+                )
+            )
+    except Exception as exc:
+        worker_failed(worker, exc)
+        return 1
+    return 0
+
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _spawn(work: Coroutine[Any, Any, Any]) -> None:
+    task = asyncio.get_running_loop().create_task(work)
+    _tasks.add(task)  # held until done: the loop keeps only a weak reference
+    task.add_done_callback(_tasks.discard)
 
 
 async def _run(
@@ -147,20 +217,32 @@ async def _run(
     bind: str,
     port: int,
     grace: float,
+    on_serving: Callable[[], None] | None,
     on_ready: Callable[[dict[str, Any]], None] | None,
+    worker: Worker | None = None,
 ) -> None:
-    state = State.open(paths.state_db)
-    vault = Vault.open(paths.state_dir, env)
+    settings = load_config(paths.config_file, env).settings
+    state = open_state(settings, paths, env)
+    vault = Vault.open(paths.state_dir, env, backend=settings.state.backend)
     token = gateway_token(vault, env)
     if not _loopback(bind) and not token.reveal():
         raise GatewayError(
             f"refusing to listen on {bind} without a bearer token",
             fix="run `clawgate gateway token` to make one, or bind 127.0.0.1",
         )
-    gateway = Gateway(paths, env, token=token, state=state, vault=vault, bind=bind, port=port)
+    gateway = Gateway(
+        paths,
+        env,
+        token=token,
+        state=state,
+        vault=vault,
+        bind=bind,
+        port=port,
+        worker=worker,
+    )
     # Bind first: the real port (for port 0) is known before serving starts.
     try:
-        listener = _listen(bind, port)
+        listener = worker.listen(bind) if worker else listen(bind, port)
     except OSError as exc:
         await gateway.aclose()
         raise GatewayError(
@@ -169,10 +251,19 @@ async def _run(
         ) from None
     gateway.port = listener.getsockname()[1]
     config = server_config(create_app(gateway), gateway.config.settings, grace=grace)
+    if on_serving:
+        on_serving()
+    if worker:
+        # SIGHUP from the supervisor: another worker was asked to reload (`_workers`).
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGHUP, lambda: _spawn(gateway.refresh(force=True))
+        )
     server = uvicorn.Server(config)
+    server.should_exit = bool(_asked)  # a stop that came while this process was starting
     _serving.append(server)
     facts = {"pid": os.getpid(), "bind": bind, "port": gateway.port}
-    write_atomic(runtime_file(paths), json.dumps(facts).encode())
+    if worker is None:  # a worker's supervisor writes it, with its own pid
+        write_atomic(runtime_file(paths), json.dumps(facts).encode())
     try:
         if on_ready:
             on_ready(facts)

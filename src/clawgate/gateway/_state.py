@@ -19,9 +19,10 @@ from clawgate.auth import Broker, view_profiles
 from clawgate.channels.telegram import TelegramHost
 from clawgate.config import ConfigError, LoadedConfig, Paths, config_digest, load_config
 from clawgate.gateway._runtimes import Lease, Runtimes
+from clawgate.gateway._workers import Worker
 from clawgate.runtime import Runtime
 from clawgate.secret import Secret
-from clawgate.state import State
+from clawgate.state import State, StoreUnavailable
 from clawgate.vault import Vault
 
 __all__ = ["Gateway"]
@@ -40,8 +41,13 @@ class Gateway:
         vault: Vault,
         bind: str,
         port: int,
+        worker: Worker | None = None,
     ) -> None:
         self.paths = paths
+        # One of `gateway.workers` processes, which run channels only in worker 0
+        # (`_workers`); None for a gateway that is one process.
+        self.worker = worker
+        self.channels = worker is None or worker.channels
         self.env = env
         self.token = token
         self.state = state
@@ -74,6 +80,8 @@ class Gateway:
             return None
 
     def _apply_channels(self) -> None:
+        if not self.channels:
+            return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -106,6 +114,25 @@ class Gateway:
         self._apply_channels()
         return True
 
+    def store_status(self) -> dict[str, Any]:
+        """The state store's backend, where it is (no password) and whether it answers now."""
+        db = self.state.conn
+        try:
+            db.ping()
+        except StoreUnavailable as exc:
+            return {
+                "backend": db.dialect,
+                "where": db.describe(),
+                "ok": False,
+                "error": exc.message,
+            }
+        return {"backend": db.dialect, "where": db.describe(), "ok": True, "error": None}
+
+    def reloaded(self) -> None:
+        """After a reload asked for (``/control/reload``): the other workers reload too."""
+        if self.worker is not None:
+            self.worker.reloaded()
+
     async def lease(self) -> Lease[Runtime]:
         """The runtime for one request, on the newest good config, held until released."""
         await self.refresh()
@@ -117,10 +144,15 @@ class Gateway:
         await self.http.aclose()
 
     def status(self) -> dict[str, Any]:
-        profiles = view_profiles(self.vault, self.config.settings)
+        try:
+            profiles = view_profiles(self.vault, self.config.settings)
+        except StoreUnavailable:  # the vault's envelopes are in the same database
+            profiles = []  # "stateStore" below says why
         return {
             "version": __version__,
-            "pid": os.getpid(),
+            # The pid `gateway stop` signals: with workers, their supervisor's.
+            "pid": self.worker.supervisor if self.worker else os.getpid(),
+            **({"worker": self.worker.facts()} if self.worker else {}),
             "bind": self.bind,
             "port": self.port,
             "uptime": round(time.time() - self.started, 3),
@@ -130,7 +162,8 @@ class Gateway:
                 "digest": self.digest,
                 "error": self.reload_error,
             },
-            "channels": {"telegram": self.telegram.status()},
+            "channels": {"telegram": self.telegram.status()} if self.channels else {},
+            "stateStore": self.store_status(),
             "profiles": [
                 {
                     "id": p.profile_id,

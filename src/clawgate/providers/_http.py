@@ -24,6 +24,7 @@ from clawgate.config import Timeouts
 from clawgate.errorbody import ErrorBody
 from clawgate.errors import Failed
 from clawgate.failures import Failure, FailureClass
+from clawgate.providers import _pool
 from clawgate.providers._classify import Classifier, request_id_of
 from clawgate.providers._deadlines import Deadlines
 
@@ -63,7 +64,7 @@ class HttpTransport:
                 # No read limit here: Deadlines bounds each read by first token / idle / total.
                 timeout=httpx.Timeout(connect=connect, read=None, write=connect, pool=connect),
                 headers={"User-Agent": f"clawgate/{__version__}"},
-                limits=UPSTREAM_LIMITS,
+                transport=_pool.transport(UPSTREAM_LIMITS),  # its own pool and sockets (_pool)
             )
         return self._client
 

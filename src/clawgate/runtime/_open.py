@@ -11,7 +11,7 @@ import httpx
 from clawgate.auth import Broker
 from clawgate.config import Paths, Settings
 from clawgate.runtime._turn import Runtime
-from clawgate.state import State
+from clawgate.state import open_state
 from clawgate.vault import Vault
 
 __all__ = ["open_runtime"]
@@ -21,8 +21,8 @@ __all__ = ["open_runtime"]
 async def open_runtime(
     settings: Settings, paths: Paths, env: Mapping[str, str]
 ) -> AsyncIterator[Runtime]:
-    state = State.open(paths.state_db)
-    vault = Vault.open(paths.state_dir, env)
+    state = open_state(settings, paths, env)
+    vault = Vault.open(paths.state_dir, env, backend=settings.state.backend)
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             broker = Broker(vault, settings, http=http)
@@ -32,4 +32,5 @@ async def open_runtime(
             finally:
                 await runtime.aclose()
     finally:
+        vault.close()
         state.close()
