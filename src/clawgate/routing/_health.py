@@ -1,7 +1,8 @@
 """Health per candidate (ROUTING.md): cooldowns per (profile, model), blocks per profile or
 (profile, model), and a circuit breaker per (provider, model, profile).
 
-Every mark is a row in ``state.db`` (it survives a restart) and remembers the profile's
+Every mark is a row in ``state.db`` (it survives a restart; on PostgreSQL, replicas share
+the rows and each turn reads them, `Health.sync`) and remembers the profile's
 material generation: a new login or a new key outdates it, which is how a login clears it.
 
 Marks per model are kept only for the models the config names (`named_refs`): a request may
@@ -98,6 +99,15 @@ class Health:
 
     # Reading ------------------------------------------------------------------------------
 
+    def sync(self) -> None:
+        """Before a turn's checks: when another process may have written marks (replicas on
+        PostgreSQL, workers or the CLI on one state.db), read every mark again, so a cooldown
+        or circuit one recorded is honoured by the next turn of any (docs/architecture.md,
+        "State backends"). One small SELECT; a NOTIFY would be asynchronous, and a turn that
+        began before its listener woke would miss the mark."""
+        if self.store is not None and self.store.changed_elsewhere():
+            self.marks = {m.key: m for m in self.store.all()}
+
     def check(self, c: Candidate, generation: int | None) -> Blocked | None:
         now = self.clock.now()
         for name, key in _keys(c).items():
@@ -171,6 +181,7 @@ class Health:
 
     def reset(self, *, profile: str | None, model: str | None) -> list[HealthMark]:
         """Drop the marks `matches` selects (`clawgate models health reset`); the dropped."""
+        self.sync()  # another replica's marks too
         dropped = [m for m in self.marks.values() if matches(m, profile=profile, model=model)]
         for mark in dropped:
             self._drop(mark.key)

@@ -246,6 +246,7 @@ class Router:
         order; every skip on the way is recorded. Stops when the walk is stopped or out of
         budget (checked before each candidate, after the previous one was tried)."""
         plan = walk.plan
+        self.health.sync()  # what other replicas marked counts now
         generations = {
             c: self.broker.generation(c.profile) if self.broker else None for c in plan.candidates
         }

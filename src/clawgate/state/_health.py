@@ -27,6 +27,20 @@ class HealthMark:
 class HealthStore:
     def __init__(self, db: Db) -> None:
         self.db = db
+        self._seen: object = None
+
+    def changed_elsewhere(self) -> bool:
+        """Whether another process may have written marks since the last call: always on
+        PostgreSQL (replicas), and on SQLite when another connection committed to the file
+        (gateway workers, a CLI), which ``PRAGMA data_version`` tells without reading a row
+        (sqlite.org/pragma.html#pragma_data_version)."""
+        if self.db.dialect == "postgres":
+            return True
+        # fetchall(): a statement left unfinished would hold a read snapshot open (WAL).
+        version: object = self.db.execute("PRAGMA data_version").fetchall()[0][0]
+        changed = version != self._seen
+        self._seen = version
+        return changed
 
     def all(self) -> list[HealthMark]:
         rows = self.db.execute("SELECT * FROM health").fetchall()
