@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -32,11 +33,20 @@ REPLICAS = 3
 
 
 @contextlib.contextmanager
-def replicas(root: Path, api: FakeModelAPI, url: str) -> Iterator[list[RunningGateway]]:
-    """``REPLICAS`` gateways on state directories of their own, one database, one vault key."""
-    key = base64.b64encode(os.urandom(32)).decode()
+def replicas(
+    root: Path,
+    api: FakeModelAPI,
+    url: str,
+    *,
+    document: dict[str, Any] | None = None,
+    key: str | None = None,
+) -> Iterator[list[RunningGateway]]:
+    """``REPLICAS`` gateways on state directories of their own, one database, one vault key
+    (a new one unless given); ``document`` is their config (the tests' default otherwise),
+    always with the PostgreSQL backend."""
+    key = key or base64.b64encode(os.urandom(32)).decode()
     environ = {"CLAWGATE_DATABASE_URL": url, "CLAWGATE_VAULT_KEY": key}
-    document = {**config(api.url), "state": {"backend": "postgres"}}
+    document = {**(document or config(api.url)), "state": {"backend": "postgres"}}
     with contextlib.ExitStack() as stack:
         running = []
         for n in range(REPLICAS):
