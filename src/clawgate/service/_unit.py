@@ -4,6 +4,7 @@ managed by its pid where it does not."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -32,6 +33,14 @@ __all__ = [
 UNIT_NAME = "clawgate-gateway.service"
 EX_CONFIG = 78
 _started: list[subprocess.Popen[bytes]] = []
+
+
+@atexit.register
+def _reap_started() -> None:
+    # A gateway this process started and then stopped (`gateway restart`, a test) is a zombie
+    # until its status is read; read it, so none is left and no handle reports it running.
+    for process in _started:
+        process.poll()
 
 
 def unit_path(env: Mapping[str, str]) -> Path:
