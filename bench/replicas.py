@@ -56,7 +56,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from overhead import BODY, bench_config  # type: ignore[import-not-found]
 from tests.gateway.running import RunningGateway, start_gateway
 
-from clawgate.secret import Secret
 from clawgate.state import (
     AttemptRecord,
     HealthMark,
@@ -66,7 +65,8 @@ from clawgate.state import (
     UsageRecord,
     open_postgres,
 )
-from clawgate.vault import KeyResolver, OAuthMaterial, ProfileCache, Vault
+from clawgate.vault import KeyResolver, ProfileCache, Vault
+from vault import seeded  # type: ignore[import-not-found]
 
 NEEDS_HEY = "bench/replicas.py needs `hey`: sudo apt-get install -y hey"
 NEEDS_POSTGRES = "bench/replicas.py needs PostgreSQL: sudo apt-get install -y postgresql"
@@ -152,16 +152,7 @@ def turn_cost(url: str, rounds: int, turns: int) -> None:
             stack.callback(state.close)
             vault = _vault(tmp / backend, url if backend == "postgres" else None)
             stack.callback(vault.close)
-            material = OAuthMaterial(
-                access=Secret("eyJ" + "a" * 1500),
-                refresh=Secret("rt_" + "r" * 60),
-                expires_at=time.time() + 864000,
-                account_id="acct",
-                email="me@example.com",
-            )
-            vault.save(PROFILE, "openai-codex", material)
-            cache = ProfileCache(vault)
-            cache.load(PROFILE)
+            cache, _ = seeded(vault)  # bench/vault.py's login
             for i in range(5):  # a few cooldowns and circuits, as a working gateway has
                 state.health.put(
                     HealthMark(f"cooldown|p{i}|m", "cooldown", f"p{i}", "m", 1, 0, 1, 0, "x", 0)

@@ -36,7 +36,8 @@ def per_call(fn: Callable[[], object], calls: int, rounds: int = 5) -> float:
     return statistics.median(samples)
 
 
-def measure(name: str, vault: Vault, writes: int) -> None:
+def seeded(vault: Vault) -> tuple[ProfileCache, OAuthMaterial]:
+    """A ChatGPT login of a realistic size stored in ``vault``, loaded into a cache."""
     material = OAuthMaterial(
         access=Secret("eyJ" + "a" * 1500),
         refresh=Secret("rt_" + "r" * 60),
@@ -47,6 +48,11 @@ def measure(name: str, vault: Vault, writes: int) -> None:
     vault.save(PROFILE, "openai-codex", material)
     cache = ProfileCache(vault)
     cache.load(PROFILE)
+    return cache, material
+
+
+def measure(name: str, vault: Vault, writes: int) -> None:
+    cache, material = seeded(vault)
 
     warm = per_call(lambda: cache.get(PROFILE), 200_000)
     stale = per_call(lambda: cache.is_stale(PROFILE), 5_000)
