@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,35 @@ def start_gateway(
         raise RuntimeError(f"the gateway did not start: {''.join(said)}{process.stderr.read()}")
     url = banner.split("listening on ", 1)[1].split()[0]
     return RunningGateway(process, url, token, env, state, banner)
+
+
+def stopped_mid_stream(gateway: RunningGateway) -> tuple[int, str, dict[str, object]]:
+    """SIGTERM to ``gateway`` once a streamed answer has begun: its exit status, the text the
+    caller received in all, and how the stream ended (``finish``: the reason; ``error``)."""
+    received: list[str] = []
+    first = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def read() -> None:
+        try:
+            with gateway.client() as client:
+                for c in client.chat.completions.create(
+                    model="clawgate",
+                    messages=[{"role": "user", "content": "Say hello."}],
+                    stream=True,
+                ):
+                    if c.choices and c.choices[0].delta.content:
+                        received.append(c.choices[0].delta.content)
+                        first.set()
+                    if c.choices and c.choices[0].finish_reason:
+                        outcome["finish"] = c.choices[0].finish_reason
+        except Exception as exc:  # the caller's test reports it
+            outcome["error"] = exc
+        first.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert first.wait(timeout=30)
+    code = gateway.stop()  # while the answer is still streaming
+    reader.join(timeout=30)
+    return code, "".join(received), outcome

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import openai
 import pytest
 
 from tests.fakes.model_api import FakeModelAPI, Reply, chat_frames
-from tests.gateway.running import RunningGateway, config, start_gateway
+from tests.gateway.running import RunningGateway, config, start_gateway, stopped_mid_stream
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 
@@ -115,33 +114,9 @@ def test_sigterm_during_a_streamed_turn_lets_it_finish(
 ) -> None:
     parts = tuple(f"w{i} " for i in range(10))
     api.script(Reply(frames=chat_frames(parts).all(), pace=0.05), path="/up/")
-    received: list[str] = []
-    first = threading.Event()
-    outcome: dict[str, object] = {}
-
-    def read() -> None:
-        try:
-            for c in fresh.client().chat.completions.create(
-                model="clawgate",
-                messages=HELLO,  # type: ignore[arg-type]
-                stream=True,
-            ):
-                if c.choices and c.choices[0].delta.content:
-                    received.append(c.choices[0].delta.content)
-                    first.set()
-                if c.choices and c.choices[0].finish_reason:
-                    outcome["finish"] = c.choices[0].finish_reason
-        except Exception as exc:  # the test reports it below
-            outcome["error"] = exc
-        first.set()
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    assert first.wait(timeout=30)
-    code = fresh.stop()  # SIGTERM while the answer is still streaming
-    reader.join(timeout=30)
+    code, received, outcome = stopped_mid_stream(fresh)
     assert "error" not in outcome, outcome
-    assert "".join(received) == "".join(parts)
+    assert received == "".join(parts)
     assert outcome["finish"] == "stop"
     assert code == 0
     assert not (fresh.state / "gateway.json").exists()

@@ -12,7 +12,6 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import pytest
 from tests.channels.conftest import OWNER, document
 from tests.channels.emulator import Emulator, emulator, wait_for
 from tests.fakes.model_api import FakeModelAPI, Reply, chat_frames
-from tests.gateway.running import RunningGateway, config, start_gateway
+from tests.gateway.running import RunningGateway, config, start_gateway, stopped_mid_stream
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 TRIES = 40  # new connections: the chance that one worker gets none is 2 ** -39
@@ -108,34 +107,9 @@ def test_sigterm_stops_every_worker_and_the_turn_in_flight_finishes(
     pids = workers_of(two)
     parts = tuple(f"w{i} " for i in range(10))
     api.script(Reply(frames=chat_frames(parts).all(), pace=0.05), path="/up/")
-    received: list[str] = []
-    first = threading.Event()
-    outcome: dict[str, object] = {}
-
-    def read() -> None:
-        try:
-            with two.client() as client:
-                for c in client.chat.completions.create(
-                    model="clawgate",
-                    messages=HELLO,  # type: ignore[arg-type]
-                    stream=True,
-                ):
-                    if c.choices and c.choices[0].delta.content:
-                        received.append(c.choices[0].delta.content)
-                        first.set()
-                    if c.choices and c.choices[0].finish_reason:
-                        outcome["finish"] = c.choices[0].finish_reason
-        except Exception as exc:  # the test reports it below
-            outcome["error"] = exc
-        first.set()
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    assert first.wait(timeout=30)
-    code = two.stop()  # SIGTERM to the supervisor while the answer is still streaming
-    reader.join(timeout=30)
+    code, received, outcome = stopped_mid_stream(two)
     assert "error" not in outcome, outcome
-    assert "".join(received) == "".join(parts)
+    assert received == "".join(parts)
     assert outcome["finish"] == "stop"
     assert code == 0
     assert all(gone(pid) for pid in pids)
