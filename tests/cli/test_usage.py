@@ -114,6 +114,7 @@ def turns(gateway: RunningGateway, _model_api: FakeModelAPI) -> dict[str, tuple[
     api.script(*[error(500, {"error": {"message": "down"}})] * 3, path="/flaky/")
     assert _turn(gateway, "flaky/m").status_code >= 500  # a failed turn
     api.reset()
+    gateway.records_written()  # the CLI reads state.db itself
     return {
         name: tuple(sum(r[i] for r in replies) for i in range(4)) for name, replies in used.items()
     }

@@ -76,6 +76,19 @@ class RunningGateway:
             timeout=30,
         )
 
+    def records_written(self) -> None:
+        """Until the gateway has committed the records of every turn it answered so far: it
+        writes them behind the answers (docs/architecture.md, "The record writer"), and a
+        decisions read through it waits for its writer. For a test that reads state.db (or
+        the database) itself, or through the CLI, right after an answer."""
+        answer = httpx.get(
+            f"{self.url}/control/decisions",
+            params={"last": 1},
+            headers={"authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+
     def cli(self, *args: str, stdin: str | None = None) -> Result:
         return CliRunner().invoke(cli, list(args), obj=App(self.env), input=stdin)
 

@@ -233,6 +233,7 @@ def test_a_model_that_cannot_see_is_skipped_and_the_record_says_why(
     assert answer.headers["x-clawgate-model"] == "cc/m"
     assert api.paths("/blind/") == []
     turn = answer.headers["x-clawgate-turn"]
+    wired.records_written()  # the CLI reads state.db itself
     decisions = wired.cli("models", "decisions", "--turn", turn, "--json")
     assert decisions.exit_code == 0, decisions.output
     attempts = json.loads(decisions.output)[0]["attempts"]

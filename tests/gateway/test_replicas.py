@@ -223,6 +223,7 @@ def test_the_database_stopped_mid_traffic_gives_503s_and_every_replica_recovers(
         assert error["code"] == "state_store_unavailable"
         assert "state store" in error["message"]
     answered = [r.headers["x-clawgate-turn"] for r in answers if r.status_code == 200]
+    # The replicas have stopped: each committed the records it wrote behind its answers.
     with psycopg.connect(url) as conn:
         turns = [row[0] for row in conn.execute("SELECT turn_id FROM turns")]
         usage = [row[0] for row in conn.execute("SELECT turn_id FROM usage")]

@@ -70,6 +70,7 @@ def test_turns_get_503_while_the_database_is_away_and_work_again_after(
 ) -> None:
     url = gateway.env["CLAWGATE_DATABASE_URL"]
     assert gateway.chat("up/m").status_code == 200
+    gateway.records_written()  # written behind the answer
     assert turns(url) == ["succeeded"]
     store = control_status(gateway)
     assert (store["backend"], store["ok"]) == ("postgres", True)
@@ -119,5 +120,6 @@ def test_turns_get_503_while_the_database_is_away_and_work_again_after(
     assert httpx.get(f"{gateway.url}/healthz").json() == {"ok": True}
     assert control_status(gateway)["ok"] is True
     # Nothing half-written: the turns that were refused left no row; each answered one, one.
+    gateway.records_written()
     assert turns(url) == ["succeeded", "succeeded", "succeeded"]
     assert gateway.process.poll() is None  # it never went down

@@ -53,6 +53,7 @@ async def usage(request: Request) -> Response:
     except RequestError as exc:
         return error_response(400, exc.message, code=exc.code, param=exc.param)
     prices = prices_from(gateway.config.settings)
+    gateway.state.settle()  # the turns just answered, too
     return JSONResponse(usage_report(gateway.state.conn, since, by, prices).to_json())
 
 

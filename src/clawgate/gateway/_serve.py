@@ -265,6 +265,9 @@ async def _run(
     if worker is None:  # a worker's supervisor writes it, with its own pid
         write_atomic(runtime_file(paths), json.dumps(facts).encode())
     try:
+        # Decisions and usage committed behind the answers; `state.close()` below commits
+        # the last of them (docs/architecture.md, "The record writer").
+        state.write_behind()
         if on_ready:
             on_ready(facts)
         await server.serve(sockets=[listener])

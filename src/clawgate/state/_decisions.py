@@ -13,6 +13,7 @@ from typing import Any
 
 from clawgate.state._caller import CLIENT_KEY
 from clawgate.state._seam import Db, Row
+from clawgate.state._writer import RecordWriter
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -62,59 +63,68 @@ class TurnRecord:
 
 
 class DecisionStore:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, writer: RecordWriter | None = None) -> None:
         self.db = db
+        self.writer = writer or RecordWriter(db)
 
     def record(self, turn: TurnRecord) -> None:
-        with self.db.transaction():
-            self.db.execute(
+        """Write the turn's record: at once, or behind the answer once the writer runs."""
+        row = (
+            _name(turn.turn_id),
+            _name(turn.session_key),
+            _name(turn.requested),
+            turn.started_at,
+            turn.ended_at,
+            _name(turn.outcome),
+            _name(turn.model),
+            _name(turn.profile),
+            int(turn.fallback),
+            _name(turn.failure),
+            _name(turn.client_key),
+        )
+        attempts = [
+            (
+                _name(turn.turn_id),
+                seq,
+                _name(a.candidate),
+                _name(a.profile),
+                _name(a.decision),
+                _name(a.reason),
+                a.status,
+                _name(a.code),
+                _bounded(a.message, MAX_MESSAGE),
+                a.first_token_ms,
+                a.end_ms,
+                _name(a.next),
+            )
+            for seq, a in enumerate(turn.attempts[:MAX_ATTEMPTS])
+        ]
+
+        def write(db: Db) -> None:
+            db.execute(
                 "INSERT INTO turns (turn_id, session_key, requested, started_at, ended_at, "
                 "outcome, model, profile, fallback, failure, client_key) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _name(turn.turn_id),
-                    _name(turn.session_key),
-                    _name(turn.requested),
-                    turn.started_at,
-                    turn.ended_at,
-                    _name(turn.outcome),
-                    _name(turn.model),
-                    _name(turn.profile),
-                    int(turn.fallback),
-                    _name(turn.failure),
-                    _name(turn.client_key),
-                ),
+                row,
             )
-            self.db.executemany(
+            db.executemany(
                 "INSERT INTO attempts (turn_id, seq, candidate, profile, decision, reason, "
                 "status, code, message, first_token_ms, end_ms, next) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        _name(turn.turn_id),
-                        seq,
-                        _name(a.candidate),
-                        _name(a.profile),
-                        _name(a.decision),
-                        _name(a.reason),
-                        a.status,
-                        _name(a.code),
-                        _bounded(a.message, MAX_MESSAGE),
-                        a.first_token_ms,
-                        a.end_ms,
-                        _name(a.next),
-                    )
-                    for seq, a in enumerate(turn.attempts[:MAX_ATTEMPTS])
-                ],
+                attempts,
             )
 
+        self.writer.submit(write)
+
     def get(self, turn_id: str) -> TurnRecord | None:
+        self.writer.settle()
         row = self.db.execute("SELECT * FROM turns WHERE turn_id = ?", (turn_id,)).fetchone()
         return self._turn(row) if row else None
 
     def last(self, n: int) -> list[TurnRecord]:
         """The newest ``n`` turns, oldest first. Two queries, whatever ``n`` (one per turn
         held the gateway's event loop half a second for 10,000 turns)."""
+        self.writer.settle()
         rows = self.db.execute(
             "SELECT * FROM turns ORDER BY started_at DESC, rowid DESC LIMIT ?", (n,)
         ).fetchall()
@@ -130,6 +140,7 @@ class DecisionStore:
     def last_tried(self) -> dict[str, tuple[float, str]]:
         """When each profile was last sent a request (its turn's start) and how that attempt
         ended (succeeded, failed, client_gone): a failed turn counts, a skip does not."""
+        self.writer.settle()
         # Each profile's newest attempt (its turn's latest, then its last in that turn).
         rows = self.db.execute(
             "SELECT profile, started_at, decision FROM (SELECT a.profile, t.started_at, "

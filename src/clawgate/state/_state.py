@@ -14,6 +14,7 @@ from clawgate.state._seam import Db, Dialect, SqliteDb
 from clawgate.state._sessions import SessionStore
 from clawgate.state._telegram import TelegramStore
 from clawgate.state._usage import UsageStore
+from clawgate.state._writer import RecordWriter
 
 __all__ = ["State"]
 
@@ -23,13 +24,15 @@ class State:
 
     def __init__(self, db: Db | sqlite3.Connection) -> None:
         self.conn: Db = SqliteDb(db) if isinstance(db, sqlite3.Connection) else db
+        # Decisions and usage: written at once until `write_behind`.
+        self.records = RecordWriter(self.conn)
         self.sessions = SessionStore(self.conn)
-        self.decisions = DecisionStore(self.conn)
+        self.decisions = DecisionStore(self.conn, self.records)
         self.health = HealthStore(self.conn)
-        self.usage = UsageStore(self.conn)
+        self.usage = UsageStore(self.conn, self.records)
         self.probes = ProbeStore(self.conn)
         self.responses = ResponseStore(self.conn)
-        self.telegram = TelegramStore(self.conn)
+        self.telegram = TelegramStore(self.conn, self.records)
 
     @classmethod
     def open(cls, path: Path | str) -> State:
@@ -40,5 +43,27 @@ class State:
     def backend(self) -> Dialect:
         return self.conn.dialect
 
+    def write_behind(self) -> bool:
+        """From now on the decision and usage records are committed by one background
+        thread, after the answer (`RecordWriter`); what a long-running gateway does. False
+        (and nothing changes) for an in-memory database, which has no second connection."""
+        if self.records.running:
+            return True
+        if isinstance(self.conn, SqliteDb):
+            if self.conn.where in ("", ":memory:"):
+                return False
+            # A connection of its own: SQLite's is one transaction at a time.
+            self.records.start(SqliteDb(open_db(self.conn.where), self.conn.where))
+        else:
+            self.records.start(self.conn)  # PostgreSQL's pool serves every thread
+        return True
+
+    def settle(self) -> None:
+        """Every record written so far committed, for a reader that reads the tables itself
+        (a usage report)."""
+        self.records.settle()
+
     def close(self) -> None:
+        """Commit the records still queued, then close."""
+        self.records.close()
         self.conn.close()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from clawgate.state._seam import Db
+from clawgate.state._writer import RecordWriter
 
 __all__ = ["ChatAccess", "Pairing", "PendingUpdate", "TelegramStore"]
 
@@ -47,8 +48,9 @@ class PendingUpdate:
 
 
 class TelegramStore:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, records: RecordWriter | None = None) -> None:
         self.db = db
+        self.records = records or RecordWriter(db)  # the turns `chat_tokens` reads
 
     # Who may talk -----------------------------------------------------------------------
 
@@ -223,6 +225,7 @@ class TelegramStore:
 
     def chat_tokens(self, session_prefix: str) -> tuple[int, int, int]:
         """(turns, input tokens, output tokens) of the sessions whose key starts so."""
+        self.records.settle()
         pattern = session_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         row = self.db.execute(
             "SELECT COUNT(*), COALESCE(SUM(u.input_tokens), 0), COALESCE(SUM(u.output_tokens), 0) "

@@ -74,6 +74,7 @@ def usage(gateway: Gateway, since_text: str, by: Grouping) -> dict[str, Any]:
     ``since_text`` is no span."""
     since = parse_since(since_text, gateway.runtime.clock.now())
     prices = prices_from(gateway.config.settings)
+    gateway.state.settle()  # the turns just answered, too
     return usage_report(gateway.state.conn, since, by, prices).to_json()
 
 
