@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clawgate.fileio import ensure_private_dir, private_umask
+from clawgate.state._seam import BUSY_TIMEOUT_MS
 
 __all__ = ["MIGRATIONS", "Migration", "open_db"]
 
@@ -226,7 +227,7 @@ def open_db(path: Path | str, migrations: tuple[Migration, ...] = MIGRATIONS) ->
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     # First, so that switching to WAL waits for another process's lock instead of failing.
-    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
     # WAL + NORMAL: no fsync per commit, never corrupt; a power cut may lose the last records.
     # Turn records are not worth a disk flush on every answer (bench/overhead.py).

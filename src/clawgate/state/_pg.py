@@ -91,7 +91,7 @@ class PostgresDb:
             conn.cursor().executemany(_pg_sql(sql), [_params(r) for r in rows])
 
     @contextlib.contextmanager
-    def transaction(self, lock: str | None = None) -> Iterator[None]:
+    def transaction(self, lock: str | None = None, *, wait: float | None = None) -> Iterator[None]:
         if getattr(self._held, "conn", None) is not None:
             yield  # already inside one: a part of it
             return

@@ -17,6 +17,8 @@ __all__ = ["Db", "Dialect", "Result", "Row", "SqliteDb"]
 
 Dialect = Literal["sqlite", "postgres"]
 
+BUSY_TIMEOUT_MS = 5000  # how long a statement waits for another connection's write lock
+
 
 class Row(Protocol):
     """One row: ``row["name"]``, ``row[0]``, ``dict(row)``, unpacking (as `sqlite3.Row`)."""
@@ -42,10 +44,14 @@ class Db(Protocol):
     def dialect(self) -> Dialect: ...
     def execute(self, sql: str, params: Sequence[object] = ()) -> Result: ...
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
-    def transaction(self, lock: str | None = None) -> contextlib.AbstractContextManager[None]:
+    def transaction(
+        self, lock: str | None = None, *, wait: float | None = None
+    ) -> contextlib.AbstractContextManager[None]:
         """All statements inside commit together or not at all. Writers are serialized:
-        SQLite's ``BEGIN IMMEDIATE`` takes its one write lock; on PostgreSQL ``lock`` names a
-        transaction advisory lock for read-modify-write sections across replicas."""
+        SQLite's ``BEGIN IMMEDIATE`` takes its one write lock, waiting at most ``wait``
+        seconds for another connection's (else its busy timeout, 5 s); on PostgreSQL
+        ``lock`` names a transaction advisory lock for read-modify-write sections across
+        replicas (``wait`` is SQLite's: a PostgreSQL transaction does not wait to begin)."""
         ...
 
     def describe(self) -> str:
@@ -75,11 +81,17 @@ class SqliteDb:
         self.conn.executemany(sql, rows)
 
     @contextlib.contextmanager
-    def transaction(self, lock: str | None = None) -> Iterator[None]:
+    def transaction(self, lock: str | None = None, *, wait: float | None = None) -> Iterator[None]:
         # One writer at a time for the whole file: `lock` needs no name here.
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            yield
+        if wait is not None:
+            self.conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")
+                yield
+        finally:
+            if wait is not None:
+                self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     def describe(self) -> str:
         return f"sqlite ({self.where or 'in memory'})"

@@ -44,16 +44,26 @@ class State:
         return self.conn.dialect
 
     def write_behind(self) -> bool:
-        """From now on the decision and usage records are committed by one background
-        thread, after the answer (`RecordWriter`); what a long-running gateway does. False
-        (and nothing changes) for an in-memory database, which has no second connection."""
+        """From now on the decision and usage records are committed behind the answers, in
+        batches (`RecordWriter`); what a long-running gateway does. On SQLite, called in a
+        running event loop, the loop commits them on this connection (else a thread on a
+        connection of its own); on PostgreSQL a thread does. False (and nothing changes) for
+        an in-memory database."""
         if self.records.running:
             return True
         if isinstance(self.conn, SqliteDb):
             if self.conn.where in ("", ":memory:"):
                 return False
-            # A connection of its own: SQLite's is one transaction at a time.
-            self.records.start(SqliteDb(open_db(self.conn.where), self.conn.where))
+            import asyncio  # here: the CLI's reads need no event loop
+
+            try:
+                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                self.records.start(self.conn, loop)
+            else:  # a thread, on a connection of its own
+                self.records.start(SqliteDb(open_db(self.conn.where), self.conn.where))
         else:
             self.records.start(self.conn)  # PostgreSQL's pool serves every thread
         return True
