@@ -9,6 +9,7 @@ errors sent inside the stream, and the same rule for an unfinished answer (docs/
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, Protocol
@@ -60,10 +61,27 @@ async def relay(exchange: Exchange, wire: Wire) -> AsyncGenerator[StreamEvent, N
                         exchange.deadlines.content()
                     yield event
                 if wire.done:
+                    await _body_end(decoded)
                     break
     except WireError as exc:
         raise exchange.failed(exc.error) from None
     yield wire.finish(exchange.request_id)
+
+
+# How long the body's end may follow the terminal event before the connection is given up.
+END_GRACE_SECONDS = 0.05
+
+
+async def _body_end(decoded: AsyncGenerator[dict[str, Any], None]) -> None:
+    """Read past the terminal event to the end of the body (a chunked body's last chunk,
+    RFC 9112 section 7.1, normally in the same packet), so that the connection can carry the
+    next request: one left mid-body is closed, and every streamed turn paid a new connection
+    (bench/overhead.py). An upstream that keeps the body open is not waited for past
+    `END_GRACE_SECONDS`; whatever it sends after the end is ignored."""
+    with contextlib.suppress(TimeoutError, Failed):
+        async with asyncio.timeout(END_GRACE_SECONDS):
+            async for _ in decoded:
+                pass
 
 
 def unfinished(provider: str, what: str, request_id: str | None) -> Failed:
