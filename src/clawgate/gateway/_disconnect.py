@@ -4,23 +4,21 @@ Starlette runs an endpoint to its end whether anyone still waits for the answer 
 a `StreamingResponse` listens for ``http.disconnect``. So a non-streamed turn whose caller
 left kept its upstream request open until the model answered, and paid for it. `HangUp`
 listens on the caller's behalf: once the request body has been read, the server's next
-message can only be ``http.disconnect`` (ASGI HTTP spec, "Disconnected Client"), and if it
-comes before the answer has started, the request is cancelled. The cancellation unwinds the
-turn: its upstream request is closed on the way out and the turn is recorded as
-``client_gone`` (`routing.Router.route`, `runtime.Runtime.stream`); nothing is answered,
-since no one is there to read it.
+message can only be ``http.disconnect`` (ASGI HTTP spec, "Disconnected Client"), and when it
+comes the request is cancelled, before its answer or in the middle of a streamed one. The
+cancellation unwinds the turn: its upstream request is closed on the way out and the turn is
+recorded as ``client_gone`` (`routing.Router.route`, `runtime.Runtime.stream`); nothing more
+is sent, since no one is there to read it.
 
-After the body, ``receive`` belongs to the listener; the app's own later calls (a
-`StreamingResponse`'s disconnect listener, `Request.is_disconnected`) wait for what the
-listener heard. Once the answer has started, a disconnect is only passed on: a streamed
-answer is ended by its response, as before (`_stream.LeasedStream`).
+After the body, ``receive`` belongs to the listener; the app's own later calls
+(`Request.is_disconnected`) wait for what the listener heard. Being the one listener, it
+spares a streamed answer Starlette's own (a task group and a task per stream, on the way to
+the first token: `_stream.LeasedStream`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
-from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,7 +48,6 @@ class _Call:
         self._send = send
         self.body_read = anyio.Event()
         self.gone = anyio.Event()
-        self.started = False  # the answer's first message went out
         self.request = anyio.CancelScope()
 
     async def run(self, app: ASGIApp) -> None:
@@ -61,7 +58,7 @@ class _Call:
             tasks.start_soon(self.listen)
             with self.request:
                 try:
-                    await app(self.scope, self.receive, self.send)
+                    await app(self.scope, self.receive, self._send)
                 except Exception as exc:
                     failure = exc
             tasks.cancel_scope.cancel()
@@ -79,17 +76,11 @@ class _Call:
             self.body_read.set()
         return message
 
-    async def send(self, message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-        await self._send(message)
-
     async def listen(self) -> None:
         await self.body_read.wait()
         while (await self._receive())["type"] != "http.disconnect":
             pass
         self.gone.set()
-        if not self.started:
-            # %r: a path may hold a newline.
-            log.debug("client went away: %s %r cancelled", self.scope["method"], self.scope["path"])
-            self.request.cancel()
+        # %r: a path may hold a newline.
+        log.debug("client went away: %s %r cancelled", self.scope["method"], self.scope["path"])
+        self.request.cancel()

@@ -98,7 +98,9 @@ class LeasedStream(StreamingResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             with metrics.ACTIVE_STREAMS.labels(scope["path"]).track_inprogress():
-                await super().__call__(scope, receive, send)
+                # Not Starlette's own __call__, which listens for the client's hang-up in a
+                # task group of its own: `HangUp` listens already, and cancels this.
+                await self.stream_response(send)
         finally:
             with anyio.CancelScope(shield=True):
                 try:
