@@ -18,7 +18,10 @@ the first token: `_stream.LeasedStream`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import MutableMapping
+from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,41 +49,43 @@ class _Call:
         self.scope = scope
         self._receive = receive
         self._send = send
-        self.body_read = anyio.Event()
-        self.gone = anyio.Event()
+        self.gone = asyncio.Event()
         self.request = anyio.CancelScope()
+        # Started once the body is read (a plain task, not a task group: this is on the
+        # way of every request, bench/overhead.py).
+        self._listener: asyncio.Task[None] | None = None
+        self.answered = False  # the answer's last message went out
 
     async def run(self, app: ASGIApp) -> None:
-        # The app's own exception is held and raised outside the task group, which would
-        # otherwise wrap it in an exception group.
-        failure: Exception | None = None
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self.listen)
+        try:
             with self.request:
-                try:
-                    await app(self.scope, self.receive, self._send)
-                except Exception as exc:
-                    failure = exc
-            tasks.cancel_scope.cancel()
-        if failure is not None:
-            raise failure
+                await app(self.scope, self.receive, self.send)
+        finally:
+            if self._listener is not None:
+                self._listener.cancel()
 
     async def receive(self) -> Message:
-        if self.body_read.is_set():
+        if self._listener is not None:
             await self.gone.wait()
             return {"type": "http.disconnect"}
         message = await self._receive()
         if message["type"] == "http.disconnect":
             self.gone.set()
         elif not message.get("more_body", False):
-            self.body_read.set()
+            self._listener = asyncio.get_running_loop().create_task(self.listen())
         return message
 
+    async def send(self, message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.answered = True
+        await self._send(message)
+
     async def listen(self) -> None:
-        await self.body_read.wait()
         while (await self._receive())["type"] != "http.disconnect":
             pass
         self.gone.set()
+        if self.answered:
+            return  # the server says "disconnect" once the answer is complete, too
         # %r: a path may hold a newline.
         log.debug("client went away: %s %r cancelled", self.scope["method"], self.scope["path"])
         self.request.cancel()
