@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import httpcore
@@ -201,15 +201,18 @@ class Backend(httpcore.AsyncNetworkBackend):
         loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address else None
         try:
-            async with asyncio.timeout(timeout):
-                made, protocol = await loop.create_connection(
-                    _Protocol, host, port, local_addr=local
-                )
+            made, protocol = await _connected(
+                loop.create_connection(_Protocol, host, port, local_addr=local), timeout
+            )
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
         except OSError as exc:
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        _options(made, socket_options)
+        try:
+            _options(made, socket_options)
+        except BaseException:
+            made.close()
+            raise
         return _Stream(made, protocol)
 
     async def connect_unix_socket(
@@ -220,8 +223,7 @@ class Backend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(timeout):
-                made, protocol = await loop.create_unix_connection(_Protocol, path)
+            made, protocol = await _connected(loop.create_unix_connection(_Protocol, path), timeout)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"timed out connecting to {path}") from None
         except OSError as exc:
@@ -231,6 +233,29 @@ class Backend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def _connected(
+    connecting: Coroutine[Any, Any, tuple[asyncio.Transport, _Protocol]],
+    timeout: float | None,  # noqa: ASYNC109  (httpcore's interface passes it down)
+) -> tuple[asyncio.Transport, _Protocol]:
+    """A connection, within ``timeout``. A timeout or a cancellation that comes just as the
+    connection is made (its result set, the waiting task not yet resumed) would drop the
+    made transport unclosed, and with it a socket: the attempt runs as a task of its own,
+    and whatever it makes after it was given up is closed."""
+    attempt = asyncio.ensure_future(connecting)
+    try:
+        async with asyncio.timeout(timeout):
+            return await asyncio.shield(attempt)
+    except BaseException:
+        attempt.cancel()
+        attempt.add_done_callback(_close_made)
+        raise
+
+
+def _close_made(attempt: asyncio.Future[tuple[asyncio.Transport, _Protocol]]) -> None:
+    if not attempt.cancelled() and attempt.exception() is None:
+        attempt.result()[0].close()
 
 
 def _options(
