@@ -15,13 +15,23 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpcore
 import httpx
 
 from clawgate.providers._sockets import Backend
+
+if TYPE_CHECKING:
+    from clawgate.providers._http11 import Http11
+
+try:  # the extra `speed`: the answers read by its parser (`_http11`), else by h11
+    import httptools  # noqa: F401
+
+    _HTTPTOOLS = True
+except ImportError:  # pragma: no cover - the tests run both (tests/gateway/test_event_loop.py)
+    _HTTPTOOLS = False
 
 __all__ = ["Pool", "transport"]
 
@@ -52,6 +62,8 @@ class Pool:
         keepalive_expiry: float | None,
     ) -> None:
         self._ssl_context = ssl_context
+        if ssl_context is not None:
+            ssl_context.set_alpn_protocols(["http/1.1"])  # the only one spoken here
         self._keepalive = keepalive
         self._keepalive_expiry = keepalive_expiry
         self._backend = Backend()
@@ -67,7 +79,7 @@ class Pool:
             )
         key = (url.scheme, url.host, url.port or (443 if url.scheme == b"https" else 80))
         for _ in range(2):  # a second time only if the first connection was not available
-            connection = await self._take(key, url.origin)
+            connection = await self._take(key, url.origin, request)
             self._busy.add(connection)
             try:
                 response = await connection.handle_async_request(request)
@@ -88,7 +100,9 @@ class Pool:
             )
         raise httpcore.ConnectionNotAvailable()
 
-    async def _take(self, key: _Key, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
+    async def _take(
+        self, key: _Key, origin: httpcore.Origin, request: httpcore.Request
+    ) -> httpcore.AsyncConnectionInterface:
         """The most recently used idle connection still good, else a new one."""
         idle = self._idle.get(key)
         while idle:
@@ -98,12 +112,28 @@ class Pool:
             if connection.is_available() and not connection.has_expired():
                 return connection
             await connection.aclose()
-        return httpcore.AsyncHTTPConnection(
-            origin=origin,
-            ssl_context=self._ssl_context,
-            keepalive_expiry=self._keepalive_expiry,
-            network_backend=self._backend,
-        )
+        if not _HTTPTOOLS:  # httpcore's own connection (h11), which connects as it is used
+            return httpcore.AsyncHTTPConnection(
+                origin=origin,
+                ssl_context=self._ssl_context,
+                keepalive_expiry=self._keepalive_expiry,
+                network_backend=self._backend,
+            )
+        return await self._connect(origin, request)
+
+    async def _connect(self, origin: httpcore.Origin, request: httpcore.Request) -> Http11:
+        """A new connection to ``origin``: TCP, then TLS for https (ALPN http/1.1, the
+        request's ``sni_hostname`` if it names one), as httpcore's connection makes it."""
+        from clawgate.providers._http11 import Http11
+
+        timeout = request.extensions.get("timeout", {}).get("connect")
+        host = origin.host.decode("ascii")
+        stream = await self._backend.connect_tcp(host, origin.port, timeout)
+        if origin.scheme == b"https":
+            context = self._ssl_context or httpcore.default_ssl_context()
+            sni = request.extensions.get("sni_hostname")
+            stream = await stream.start_tls(context, server_hostname=sni or host, timeout=timeout)
+        return Http11(origin, stream, self._keepalive_expiry)
 
     async def _give_back(self, key: _Key, connection: httpcore.AsyncConnectionInterface) -> None:
         self._busy.discard(connection)

@@ -53,6 +53,7 @@ class Wire(Protocol):
 
 async def relay(exchange: Exchange, wire: Wire) -> AsyncGenerator[StreamEvent, None]:
     decoded = exchange.events()
+    first = True
     try:
         async with contextlib.aclosing(decoded):
             async for data in decoded:
@@ -60,6 +61,13 @@ async def relay(exchange: Exchange, wire: Wire) -> AsyncGenerator[StreamEvent, N
                     if is_content(event):
                         exchange.deadlines.content()
                     yield event
+                    if first and is_content(event):
+                        # The first content leaves now. What the gateway writes to its client
+                        # goes out at the loop's next pass (`gateway._cork`), and when the
+                        # whole answer came in one read, nothing here would wait before its
+                        # end: the first token would leave with the last.
+                        first = False
+                        await asyncio.sleep(0)
                 if wire.done:
                     await _body_end(decoded)
                     break
