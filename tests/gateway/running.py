@@ -81,13 +81,19 @@ class RunningGateway:
         writes them behind the answers (docs/architecture.md, "The record writer"), and a
         decisions read through it waits for its writer. For a test that reads state.db (or
         the database) itself, or through the CLI, right after an answer."""
+        self.decisions(1)
+
+    def decisions(self, last: int) -> list[dict[str, Any]]:
+        """The newest ``last`` decision records, read through the gateway."""
         answer = httpx.get(
             f"{self.url}/control/decisions",
-            params={"last": 1},
+            params={"last": last},
             headers={"authorization": f"Bearer {self.token}"},
             timeout=30,
         )
         assert answer.status_code == 200, answer.text
+        turns: list[dict[str, Any]] = answer.json()
+        return turns
 
     def cli(self, *args: str, stdin: str | None = None) -> Result:
         return CliRunner().invoke(cli, list(args), obj=App(self.env), input=stdin)

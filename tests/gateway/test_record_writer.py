@@ -12,7 +12,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 
 from clawgate.state import State
@@ -28,18 +27,6 @@ def counts(db: Path) -> tuple[int, int]:
         return int(turns), int(usage)
     finally:
         conn.close()
-
-
-def decisions(gateway: RunningGateway) -> list[dict[str, object]]:
-    answer = httpx.get(
-        f"{gateway.url}/control/decisions",
-        params={"last": 100},
-        headers={"authorization": f"Bearer {gateway.token}"},
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-    turns: list[dict[str, object]] = answer.json()
-    return turns
 
 
 def stopped_serving(gateway: RunningGateway) -> None:
@@ -66,7 +53,7 @@ def test_answers_do_not_wait_for_their_records_and_a_stop_commits_them(
     try:
         assert gateway.chat("up/m").status_code == 200
         # Reading the decisions through the gateway waits for its writer: committed now.
-        assert len(decisions(gateway)) == 1
+        assert len(gateway.decisions(100)) == 1
         # Another process holds state.db's one write lock (as a long `clawgate state
         # migrate` or a backup might): the records cannot be written, the answers go on.
         lock = sqlite3.connect(db, isolation_level=None)

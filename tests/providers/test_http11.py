@@ -6,68 +6,23 @@ whether the connection is used again."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from typing import ClassVar
 
 import httpx
 import pytest
 
 from clawgate.providers._pool import transport
+from tests.providers.raw import Raw, closing, serve
 
 pytestmark = pytest.mark.anyio
-
-
-class Raw(asyncio.Protocol):
-    """Answers each request (a head and a Content-Length body) with the next of `answers`:
-    bytes to write, and whether to close the connection after them."""
-
-    answers: ClassVar[list[tuple[bytes, bool]]] = []
-    opened = 0
-    seen: ClassVar[list[bytes]] = []
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        Raw.opened += 1
-        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
-        self.received = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.received += data
-        end = self.received.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = self.received[:end].lower()
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        if len(self.received) < end + 4 + length:
-            return
-        Raw.seen.append(self.received[: end + 4 + length])
-        self.received = self.received[end + 4 + length :]
-        answer, close = Raw.answers.pop(0)
-        self.transport.write(answer)
-        if close:
-            self.transport.close()
-
-
-def closing(answer: bytes) -> tuple[bytes, bool]:
-    return (answer, True)
 
 
 async def client(
     *answers: bytes | tuple[bytes, bool],
 ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    Raw.answers = [a if isinstance(a, tuple) else (a, False) for a in answers]
-    Raw.opened, Raw.seen = 0, []
-    server = await asyncio.get_running_loop().create_server(Raw, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/x"
-    async with httpx.AsyncClient(transport=transport(httpx.Limits())) as http:
-        try:
+    async for url in serve(*answers):
+        async with httpx.AsyncClient(transport=transport(httpx.Limits())) as http:
             yield http, url
-        finally:
-            server.close()
-            await server.wait_closed()
 
 
 OK = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"ok":true}'

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -17,6 +16,7 @@ from clawgate.providers import Classifier, Completed, TextDelta
 from clawgate.providers._chat_completions import ChatCompletionsStream
 from clawgate.providers._http import HttpTransport
 from clawgate.providers._stream import END_GRACE_SECONDS, relay
+from tests.providers.raw import Raw, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -35,48 +35,23 @@ def _frames() -> list[str]:
     return [f"data: {json.dumps(delta)}\n\n", f"data: {json.dumps(final)}\n\n", "data: [DONE]\n\n"]
 
 
-class Upstream(asyncio.Protocol):
-    opened = 0
-    ends_body = True
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        Upstream.opened += 1
-        self.transport = transport
-        self.received = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.received += data
-        if self.received.endswith(b"\r\n\r\n{}"):  # the request's body is {}
-            self.received = b""
-            self.transport.write(_chunked(*_frames(), end=Upstream.ends_body))  # type: ignore[attr-defined]
-
-
-async def _serve() -> AsyncIterator[str]:
-    server = await asyncio.get_running_loop().create_server(Upstream, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/chat/completions"
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
 async def _streamed_turns(n: int, *, ends_body: bool) -> tuple[int, list[list[object]]]:
     """``n`` streamed calls one after another; the connections the upstream saw, and the
     events of each call."""
-    Upstream.opened, Upstream.ends_body = 0, ends_body
+    answer = _chunked(*_frames(), end=ends_body)
     transport = HttpTransport(
         Classifier("openai", "log in again"), Timeouts(connect=5, first_token=5, idle=5, total=10)
     )
     answers: list[list[object]] = []
     try:
-        async for url in _serve():
+        async for url in serve(*[answer] * n):
             for _ in range(n):
                 async with transport.exchange("POST", url, json_body={}) as exchange:
                     events = relay(exchange, ChatCompletionsStream("openai", "m"))
                     answers.append([event async for event in events])
     finally:
         await transport.aclose()
-    return Upstream.opened, answers
+    return Raw.opened, answers
 
 
 async def test_streamed_answers_one_after_another_share_one_connection() -> None:
