@@ -50,6 +50,9 @@ class PostgresDb:
         self._held = threading.local()  # the connection of this thread's open transaction
         self.away = False  # the last call found the database away
         self._probe = _Probe(url)
+        # One thread replaces the pool at a time: the record writer's thread and the event
+        # loop's may both find the database back (`state._writer`).
+        self._recovering = threading.Lock()
         self.pool = self._new_pool()
 
     def _new_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
@@ -124,7 +127,9 @@ class PostgresDb:
 
         try:
             if self.away:
-                self._back()
+                with self._recovering:
+                    if self.away:  # not already replaced by the other thread
+                        self._back()
             with self.pool.connection() as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
