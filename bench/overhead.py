@@ -18,6 +18,8 @@ Prints, as the median over the rounds (min-max in brackets):
   end of the answer; measured with one keep-alive socket per path (a blocking client that
   costs microseconds), direct and through the gateway, and what the gateway adds;
 - throughput with ``hey`` at concurrency 1, 8, 32, 128 (non-streamed), and its ratio to direct;
+- the gateway's CPU time per request during each throughput run (all its processes: what a
+  change saves shows here most clearly, whatever else the machine is doing);
 - the gateway's RSS idle and after load, and its PSS (which counts a page its workers
   share with their supervisor once).
 ``--workers W`` (W > 1) runs a second gateway with ``gateway run --workers W`` beside the
@@ -32,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import re
 import shutil
 import socket
@@ -259,6 +262,15 @@ def tree_mib(pid: int, field: str) -> float:
     return memory_mib(pid, field) + sum(tree_mib(int(kid), field) for kid in kids)
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) the gateway and its workers have used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = children.read_text().split() if children.exists() else []
+    return own + sum(tree_cpu_seconds(int(kid)) for kid in kids)
+
+
 def tree_rss_mib(pid: int) -> float:
     """The gateway's RSS with its workers' (bench/streams.py reads it too)."""
     return tree_mib(pid, "VmRSS")
@@ -358,7 +370,10 @@ def run(args: argparse.Namespace, up_url: str, up_pid: int) -> None:
                 n = max(args.requests * 2, c * 20)
                 note(f"direct c{c}", hey(up_url + direct_path, n, c, None))
                 for name, running in gateways.items():
+                    spent = tree_cpu_seconds(running.process.pid)
                     note(f"{name} c{c}", hey(running.url + via_path, n, c, running.token))
+                    spent = tree_cpu_seconds(running.process.pid) - spent
+                    note(f"{name} cpu c{c}", spent / n * 1000)
         for name, running in gateways.items():
             for field in ("VmRSS", "Pss"):
                 note(f"{name} {field} loaded", tree_mib(running.process.pid, field))
@@ -392,6 +407,10 @@ def run(args: argparse.Namespace, up_url: str, up_pid: int) -> None:
             ratio = statistics.median(g) / statistics.median(d)
             line += f"{spread(g, '.0f'):>22}{ratio:10.1%}"
         print(line)
+    for name in gateways:
+        label = "one worker" if name == "gateway" else many
+        cpu = ", ".join(f"c={c} {spread(figures[f'{name} cpu c{c}'])}" for c in CONCURRENCY)
+        print(f"gateway CPU per request, {label} (ms, all its processes): {cpu}")
     for name in gateways:
         label = "one worker" if name == "gateway" else many
         idle, loaded = (
