@@ -22,7 +22,6 @@ from clawgate.state import (
     existing_state,
     parse_since,
     prices_from,
-    usage_report,
 )
 
 # click made ParamType generic in 8.2; pyproject allows 8.1, where subscripting it fails.
@@ -72,7 +71,7 @@ def usage(app: App, since: float, by: Grouping, as_json: bool) -> None:
     state = existing_state(app.config.settings, app.paths, app.env)
     if state is not None:
         try:
-            report = usage_report(state.conn, since, by, prices)
+            report = state.usage_report(since, by, prices)
         finally:
             state.close()
     else:

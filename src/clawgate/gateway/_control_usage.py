@@ -16,7 +16,7 @@ from clawgate.gateway._http import error_response
 from clawgate.gateway._openai import RequestError
 from clawgate.gateway._state import Gateway
 from clawgate.names import shown
-from clawgate.state import GROUPINGS, Grouping, parse_since, prices_from, usage_report
+from clawgate.state import GROUPINGS, Grouping, parse_since, prices_from
 
 __all__ = ["DEFAULT_BY", "DEFAULT_SINCE", "ROUTES", "usage"]
 
@@ -53,8 +53,7 @@ async def usage(request: Request) -> Response:
     except RequestError as exc:
         return error_response(400, exc.message, code=exc.code, param=exc.param)
     prices = prices_from(gateway.config.settings)
-    gateway.state.settle()  # the turns just answered, too
-    return JSONResponse(usage_report(gateway.state.conn, since, by, prices).to_json())
+    return JSONResponse(gateway.state.usage_report(since, by, prices).to_json())
 
 
 ROUTES = [Route("/control/usage", usage)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 
 from clawgate.state._db import open_db
@@ -14,6 +15,7 @@ from clawgate.state._seam import Db, Dialect, SqliteDb
 from clawgate.state._sessions import SessionStore
 from clawgate.state._telegram import TelegramStore
 from clawgate.state._usage import UsageStore
+from clawgate.state._usage_report import Grouping, Price, UsageReport, usage_report
 from clawgate.state._writer import RecordWriter
 
 __all__ = ["State"]
@@ -69,9 +71,13 @@ class State:
         return True
 
     def settle(self) -> None:
-        """Every record written so far committed, for a reader that reads the tables itself
-        (a usage report)."""
+        """Every record written so far committed, for a reader that reads the tables itself."""
         self.records.settle()
+
+    def usage_report(self, since: float, by: Grouping, prices: Mapping[str, Price]) -> UsageReport:
+        """`usage_report` over these records, the turns this process just answered included."""
+        self.settle()
+        return usage_report(self.conn, since, by, prices)
 
     def close(self) -> None:
         """Commit the records still queued, then close."""

@@ -15,7 +15,7 @@ from clawgate.gateway._state import Gateway
 from clawgate.gateway.ui._logins import offers_device_login
 from clawgate.routing import RoutingError, Skip, VaultProfiles, plan
 from clawgate.service import ClientKey
-from clawgate.state import Grouping, parse_since, prices_from, usage_report
+from clawgate.state import Grouping, parse_since, prices_from
 
 __all__ = ["chain", "keys", "status", "turns", "usage", "windows"]
 
@@ -74,8 +74,7 @@ def usage(gateway: Gateway, since_text: str, by: Grouping) -> dict[str, Any]:
     ``since_text`` is no span."""
     since = parse_since(since_text, gateway.runtime.clock.now())
     prices = prices_from(gateway.config.settings)
-    gateway.state.settle()  # the turns just answered, too
-    return usage_report(gateway.state.conn, since, by, prices).to_json()
+    return gateway.state.usage_report(since, by, prices).to_json()
 
 
 def windows(gateway: Gateway) -> list[dict[str, Any]]:
