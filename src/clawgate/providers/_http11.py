@@ -155,8 +155,7 @@ class _Answer:
         self._parts: list[bytes] = []
         self._complete = False
         self._until_close = False  # no length, not chunked: the body ends when the server closes
-        self._server_closed = False
-        self._keep_alive = False
+        self._keep_alive = False  # said at the message's end, which an until-close body has not
         self._done = False
 
     # httptools' callbacks
@@ -224,7 +223,6 @@ class _Answer:
             if not await self._more():
                 if self._until_close:
                     self._complete = True  # its end, and the connection's
-                    self._server_closed = True
                     continue
                 raise httpcore.RemoteProtocolError(
                     "peer closed connection without sending complete message body"
@@ -234,7 +232,7 @@ class _Answer:
         if self._done:
             return
         self._done = True
-        reusable = self._complete and not self._server_closed and self._keep_alive
+        reusable = self._complete and self._keep_alive
         self._connection._finished(reusable)
         if not reusable:
             await self._connection.aclose()

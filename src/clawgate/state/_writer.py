@@ -159,13 +159,10 @@ class RecordWriter:
             self._thread.join()
             self._thread = None
         else:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
             if not self._drain(until=self._stop_by, retry=RETRY_SECONDS):
                 with self._cond:
                     self._give_up()
-            if self._timer is not None:
+            if self._timer is not None:  # the retry a drain that gave up scheduled
                 self._timer.cancel()
                 self._timer = None
             self._loop = None
