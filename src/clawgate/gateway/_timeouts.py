@@ -71,14 +71,38 @@ class _Deadlines:
         self._timer: asyncio.TimerHandle | None = None
         self._heard = False  # bytes of a request whose headers are not complete
 
+    def _begin(self) -> None:
+        """Set up what `_now` reads, as the connection is made."""
+
     def _now(self) -> Phase | None:
-        """What the client is sending: a request's headers, its body, or nothing more
-        (the request is in; or the connection is closing)."""
+        """What the client is sending: a request's headers, its body, or nothing more (the
+        request is in)."""
         raise NotImplementedError
+
+    # The protocol's own calls, with the deadlines followed around them (`super()` is the
+    # uvicorn protocol this is mixed into).
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._watch()
+        self._begin()
+        # uvicorn writes through the cork: a response's head and body in one send (`_cork`).
+        corked = Corked(transport, self._server().loop)  # type: ignore[arg-type]
+        super().connection_made(corked)  # type: ignore[misc]
+        self._follow()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # type: ignore[misc]
+        self._follow()
+        if self._phase == "headers" and data:
+            self._heard = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel()
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def _follow(self) -> None:
         """Start the deadline of the phase the client is now in, when it changed."""
-        phase = self._now()
+        phase = None if self._server().transport.is_closing() else self._now()
         if phase == self._phase:
             return
         self._cancel()
@@ -126,29 +150,11 @@ class _Deadlines:
 class SlowClients(_Deadlines, H11Protocol):
     """uvicorn's h11 protocol with the deadlines: the phase is h11's state of the client."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._watch()
-        # uvicorn writes through the cork: a response's head and body in one send (`_cork`).
-        super().connection_made(Corked(transport, self.loop))  # type: ignore[arg-type]
-        self._follow()
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        self._follow()
-        if self._phase == "headers" and data:
-            self._heard = True
-
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._follow()  # the next request's headers are awaited from now
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel()
-        super().connection_lost(exc)
-
     def _now(self) -> Phase | None:
-        if self.transport.is_closing():
-            return None
         theirs = self.conn.their_state
         if theirs is h11.IDLE:
             return "headers"
@@ -164,18 +170,9 @@ def _fast() -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class FastSlowClients(_Deadlines, HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self._watch()
+        def _begin(self) -> None:
             self._receiving: Phase | None = "headers"
             self._unanswered = 0  # requests in whole whose answers are not complete
-            super().connection_made(Corked(transport, self.loop))  # type: ignore[arg-type]
-            self._follow()
-
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            self._follow()
-            if self._phase == "headers" and data:
-                self._heard = True
 
         def on_message_begin(self) -> None:
             self._receiving = "headers"
@@ -197,13 +194,7 @@ def _fast() -> type[asyncio.Protocol]:
             super().on_response_complete()
             self._follow()  # the next request's headers are awaited from now
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel()
-            super().connection_lost(exc)
-
         def _now(self) -> Phase | None:
-            if self.transport.is_closing():
-                return None
             return self._receiving
 
     return FastSlowClients
