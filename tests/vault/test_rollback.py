@@ -292,3 +292,29 @@ def test_the_ledger_key_is_derived_not_the_data_key(state: Path) -> None:
     assert key.key not in raw_ledger(vault)
     if not on_postgres():
         assert oct(os.stat(ledger(state)).st_mode & 0o777) == "0o600"
+
+
+def test_a_save_landing_between_a_loads_two_reads_is_not_a_rollback(state: Path) -> None:
+    """A load reads the ledger entry and the envelope, two reads; another process saving the
+    profile between them (a refresh elsewhere) is not a rollback, whichever it read first."""
+    reader, writer = open_vault(state), open_vault(state)
+    writer.save(PROFILE, "openai", OLD)
+    reads = {"n": 0}
+
+    def between(read):  # type: ignore[no-untyped-def]
+        def wrapped(profile_id):  # type: ignore[no-untyped-def]
+            result = read(profile_id)
+            reads["n"] += 1
+            if reads["n"] == 1:  # after the first of the two reads, before the second
+                writer.save(PROFILE, "openai", NEW)
+            return result
+
+        return wrapped
+
+    storage = reader.storage
+    storage.read = between(storage.read)  # type: ignore[method-assign]
+    storage.entry = between(storage.entry)  # type: ignore[method-assign]
+    loaded = reader.load(PROFILE)
+    assert reads["n"] == 2
+    assert loaded.generation == 2
+    assert loaded.material == NEW

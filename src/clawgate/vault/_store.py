@@ -34,6 +34,7 @@ from clawgate.vault._errors import (
     Tampered,
     Unresolved,
     UnsafePath,
+    VaultError,
 )
 from clawgate.vault._key import DataKey, KeyResolver, system_keyring
 from clawgate.vault._ledger import Entry, LedgerBroken
@@ -175,6 +176,15 @@ class Vault:
     def load(self, profile_id: str) -> StoredProfile:
         """Decrypt a profile; `Unresolved` (or `Tampered`) when it cannot be used as is."""
         check_profile_id(profile_id)
+        # The ledger entry before the envelope: a writer puts the envelope down first (files)
+        # or both in one transaction (PostgreSQL), so an envelope read after the entry is of
+        # its generation or newer. Read the other way round, another process's refresh
+        # landing between the two reads looked like a rollback. The entry's own problem is
+        # said after the envelope's, which say more.
+        try:
+            entry: Entry | VaultError = self._entry(profile_id)
+        except VaultError as exc:
+            entry = exc
         try:
             raw = self.storage.read(profile_id)
         except UnsafeFile as exc:
@@ -188,13 +198,11 @@ class Vault:
             login = repair(profile_id.split(":")[0])
             raise Unresolved(profile_id, "no credentials stored", fix=f"log in: {login}")
         key = self.key()
-        try:
-            entry = self._entry(profile_id)
-        except Tampered:
-            raise
-        except Unresolved:  # a ledger of another key: an envelope of another key says it better
-            open_envelope(key, raw, profile_id, 0)
-            raise
+        if isinstance(entry, Unresolved) and not isinstance(entry, Tampered):
+            open_envelope(key, raw, profile_id, 0)  # a ledger of another key: an envelope of
+            raise entry  # another key says it better
+        if isinstance(entry, VaultError):
+            raise entry
         opened = open_envelope(key, raw, profile_id, entry.high_water)
         try:
             material = load_material(opened.plaintext)
