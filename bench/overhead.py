@@ -255,20 +255,23 @@ def memory_mib(pid: int, field: str) -> float:
     return float("nan")
 
 
+def children(pid: int) -> list[int]:
+    """The process's children still running (a supervisor's workers)."""
+    listed = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(kid) for kid in listed.read_text().split()] if listed.exists() else []
+
+
 def tree_mib(pid: int, field: str) -> float:
     """The gateway's memory with its worker processes, if it has any."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = children.read_text().split() if children.exists() else []
-    return memory_mib(pid, field) + sum(tree_mib(int(kid), field) for kid in kids)
+    return memory_mib(pid, field) + sum(tree_mib(kid, field) for kid in children(pid))
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """The CPU time (user and system) the gateway and its workers have used so far."""
+    """The CPU time (user and system) the gateway and its workers have used so far
+    (bench/replicas.py and bench/streams.py read it too)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = children.read_text().split() if children.exists() else []
-    return own + sum(tree_cpu_seconds(int(kid)) for kid in kids)
+    return own + sum(tree_cpu_seconds(kid) for kid in children(pid))
 
 
 def tree_rss_mib(pid: int) -> float:

@@ -53,7 +53,7 @@ from typing import Any, cast
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from overhead import BODY, bench_config  # type: ignore[import-not-found]
+from overhead import BODY, bench_config, tree_cpu_seconds  # type: ignore[import-not-found]
 from tests.gateway.running import RunningGateway, start_gateway
 
 from clawgate.state import (
@@ -211,15 +211,6 @@ def machine_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and its children still running (a gateway's)."""
-    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = children.read_text().split() if children.exists() else []
-    return own + sum(cpu_seconds(int(kid)) for kid in kids)
-
-
 @dataclass
 class Figure:
     rate: float  # requests/s, summed over the replicas
@@ -234,14 +225,14 @@ def together(
     """Every replica driven at once by its own hey; their rates summed, and what it took."""
     path = "/v1/chat/completions"
     each = max(1, concurrency // len(gateways))
-    cpu = sum(cpu_seconds(g.process.pid) for g in gateways)
-    db = cpu_seconds(db_pid)
+    cpu = sum(tree_cpu_seconds(g.process.pid) for g in gateways)
+    db = tree_cpu_seconds(db_pid)
     busy, ticks = machine_busy()
     started = [(g.url + path, hey_for(g.url + path, seconds, each, g.token)) for g in gateways]
     total = sum(rate(process, url) for url, process in started)
     busy_after, ticks_after = machine_busy()
-    cpu = sum(cpu_seconds(g.process.pid) for g in gateways) - cpu
-    db = cpu_seconds(db_pid) - db
+    cpu = sum(tree_cpu_seconds(g.process.pid) for g in gateways) - cpu
+    db = tree_cpu_seconds(db_pid) - db
     served = max(1.0, total * seconds)
     cores = (os.cpu_count() or 1) * (busy_after - busy) / max(1, ticks_after - ticks)
     return Figure(total, cores, cpu / served * 1000, db / served * 1000)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -28,10 +27,8 @@ from typing import Any, cast
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from overhead import BODY, bench_config, tree_rss_mib  # type: ignore[import-not-found]
+from overhead import BODY, bench_config, tree_cpu_seconds, tree_rss_mib  # type: ignore[import-not-found]
 from tests.gateway.running import start_gateway
-
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def serve_paced(events: int, interval: float) -> None:
@@ -97,11 +94,6 @@ async def one_stream(url: str, token: str) -> int:
     return len(re.findall(rb'"content":\s*"tok ', received))
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 async def hold(url: str, token: str, pid: int, streams: int) -> tuple[list[Any], float]:
     peak = 0.0
     tasks: list[asyncio.Task[int]] = []
@@ -140,9 +132,9 @@ def main(args: argparse.Namespace) -> None:
             try:
                 pid = running.process.pid
                 idle = tree_rss_mib(pid)
-                cpu, start = cpu_seconds(pid), time.perf_counter()
+                cpu, start = tree_cpu_seconds(pid), time.perf_counter()
                 results, peak = asyncio.run(hold(running.url, running.token, pid, args.streams))
-                cpu, wall = cpu_seconds(pid) - cpu, time.perf_counter() - start
+                cpu, wall = tree_cpu_seconds(pid) - cpu, time.perf_counter() - start
             finally:
                 running.stop()
     finally:
